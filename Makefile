@@ -1,0 +1,81 @@
+# Gradients Through Randomness: build the book, run every check, re-execute notebooks.
+# `make book` and `make test` are the two commands a fresh machine needs (see README.md).
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
+NB ?= $(NOTEBOOKS)
+PHASE := scripts/phase.sh
+
+export JAX_PLATFORMS := cpu
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: help venv book test lint unit nbval build browser execute lab clean bench-book bench
+
+help:
+	@echo "make book        build the site from the stored notebook outputs into _build/html"
+	@echo "make test        lint, library tests, nbval, strict site build, browser check"
+	@echo "make execute     re-execute notebooks in place (NB=book/01_monte_carlo.ipynb for one)"
+	@echo "make lab         JupyterLab on the book"
+	@echo "make bench-book  time every notebook and every phase of make test"
+	@echo "make bench       estimator throughput benchmark"
+	@echo "make clean       remove build outputs"
+
+venv: $(STAMP)
+
+# Recreated whenever the pinned requirements or the package metadata change.
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "Open _build/html/index.html"
+
+test: $(STAMP)
+	@rm -f _build/phase-times.txt
+	$(PHASE) lint $(MAKE) --no-print-directory lint
+	$(PHASE) unit $(MAKE) --no-print-directory unit
+	$(PHASE) nbval $(MAKE) --no-print-directory nbval
+	$(PHASE) build $(MAKE) --no-print-directory build
+	$(PHASE) browser $(MAKE) --no-print-directory browser
+	@cat _build/phase-times.txt
+
+lint: $(STAMP)
+	$(BIN)/ruff check lib tests scripts book
+
+unit: $(STAMP)
+	$(BIN)/pytest tests -m "not browser" -n 2 -q
+
+nbval: $(STAMP)
+	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		-n 2 --dist loadfile -q $(NOTEBOOKS)
+
+build: $(STAMP)
+	rm -rf _build/html _build/.doctrees _build/jupyter_execute
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+browser: $(STAMP)
+	$(BIN)/pytest tests/test_site_browser.py -m browser -q
+
+execute: $(STAMP)
+	$(BIN)/python scripts/execute_notebooks.py --in-place $(NB)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab book
+
+bench-book: $(STAMP)
+	$(BIN)/python scripts/execute_notebooks.py $(NOTEBOOKS)
+	$(MAKE) --no-print-directory test
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_estimators.py
+
+clean:
+	rm -rf _build dist .pytest_cache .ruff_cache .hypothesis
