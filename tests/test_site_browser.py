@@ -1,0 +1,140 @@
+"""The built site in a real browser: Debian's headless Chromium, driven by Playwright.
+
+Run after the book is built (``make build``); the site is served from ``_build/html`` (or
+``$SITE_DIR``) on 127.0.0.1. Every page is opened and checked for console errors, rendered math,
+loaded images with alt text and internal links that resolve; the search page must find a chapter.
+"""
+
+import functools
+import os
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = Path(os.environ.get("SITE_DIR", ROOT / "_build" / "html"))
+CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static"}
+PAGES = sorted(
+    p.relative_to(SITE).as_posix()
+    for p in SITE.rglob("*.html")
+    if not SKIP_DIRS & set(p.relative_to(SITE).parts)
+) if SITE.exists() else []
+
+# Visible text must not contain TeX delimiters: MathJax replaces them when it typesets.
+RAW_MATH_JS = """() => {
+  const clone = document.querySelector('main') || document.body;
+  const walker = document.createTreeWalker(clone, NodeFilter.SHOW_TEXT);
+  const bad = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.parentElement.closest('pre, code, .highlight, script, style, mjx-container, .cell_output')) continue;
+    const t = n.textContent;
+    if (t.includes('$$') || t.includes('\\\\(') || t.includes('\\\\[')) bad.push(t.slice(0, 80));
+  }
+  return bad;
+}"""
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not (SITE / "index.html").exists():
+        pytest.fail(f"no built site at {SITE}: run `make build` first")
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (see .ci/run)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url):
+    page = browser.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"failed request {r.url}"))
+    page.on("response", lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(url, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    return page, errors
+
+
+def test_site_has_the_expected_pages():
+    for page in ("index.html", "book/intro.html", "book/01_monte_carlo.html", "book/references.html",
+                 "book/api.html", "search.html"):
+        assert page in PAGES, f"{page} missing from the built site"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page(browser, server, path):
+    page, errors = open_page(browser, urljoin(server, path))
+    try:
+        if page.evaluate("() => document.querySelector('.math') !== null"):
+            page.wait_for_function("() => window.MathJax && window.MathJax.startup && "
+                                   "window.MathJax.startup.document", timeout=15_000)
+            page.evaluate("() => MathJax.startup.promise")
+            assert page.locator("mjx-container").count() > 0, "math on the page but MathJax rendered none"
+            assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
+        assert page.evaluate(RAW_MATH_JS) == [], "raw TeX delimiters visible"
+
+        images = page.evaluate("""() => Array.from(document.images).map(
+            i => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0, alt: i.alt}))""")
+        for image in images:
+            assert image["ok"], f"image did not load: {image['src']}"
+            if "/_images/" in image["src"]:
+                assert image["alt"].strip(), f"figure without alt text: {image['src']}"
+
+        hrefs = page.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+        for href in hrefs:
+            target = urlparse(href)
+            if target.scheme in ("http", "https") and target.netloc == urlparse(server).netloc:
+                file = SITE / unquote(target.path).lstrip("/")
+                if file.is_dir():
+                    file = file / "index.html"
+                assert file.exists(), f"broken internal link {href}"
+        assert errors == [], f"console errors: {errors}"
+    finally:
+        page.close()
+
+
+def test_search_finds_a_chapter(browser, server):
+    page, errors = open_page(browser, urljoin(server, "search.html?q=Bernoulli"))
+    try:
+        page.wait_for_selector("#search-results ul.search li", timeout=15_000)
+        links = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.href)")
+        assert any("01_monte_carlo" in link for link in links), links
+        assert errors == [], f"console errors: {errors}"
+    finally:
+        page.close()
