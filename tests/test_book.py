@@ -12,7 +12,9 @@ BOOK = ROOT / "book"
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 BIB_KEYS = set(re.findall(r"@\w+\{([^,\s]+),", (ROOT / "references.bib").read_text()))
-PAPER_HOSTS = re.compile(r"https?://(arxiv\.org|papers\.nips\.cc|proceedings\.|openreview\.net|doi\.org|dl\.acm)")
+PAPER_HOSTS = re.compile(
+    r"https?://(arxiv\.org|papers\.nips\.cc|proceedings\.|openreview\.net|doi\.org|dl\.acm)"
+)
 
 
 def toc_files():
@@ -65,9 +67,13 @@ class TestNotebook:
         for cell in code_cells(load(path)):
             tags = cell["metadata"].get("tags", [])
             errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
-            assert not errors or "raises-exception" in tags, f"stored {errors[0]['ename']} in an untagged cell"
+            assert not errors or "raises-exception" in tags, (
+                f"stored {errors[0]['ename']} in an untagged cell"
+            )
             stderr = [o for o in cell["outputs"] if o.get("name") == "stderr"]
-            assert not stderr or "raises-exception" in tags, f"stderr in the outputs: {stderr[0]['text'][:200]}"
+            assert not stderr or "raises-exception" in tags, (
+                f"stderr in the outputs: {stderr[0]['text'][:200]}"
+            )
 
     def test_first_cell_installs_the_library_from_the_configured_repository(self, path):
         first = "".join(code_cells(load(path))[0]["source"])

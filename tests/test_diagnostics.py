@@ -39,7 +39,9 @@ def test_unbiasedness_check_passes_an_unbiased_estimator():
 def test_unbiasedness_check_fails_a_biased_estimator():
     """A bias of 0.15 standard deviations of one estimate is caught at R = 5000 (expected z ≈ 10)."""
     exact = {"a": 1.0, "b": jnp.full(2, 3.0)}
-    report = gradest.unbiasedness_check(lambda k: normal_estimator(k, mean=1.3), exact, jax.random.key(2), 5000)
+    report = gradest.unbiasedness_check(
+        lambda k: normal_estimator(k, mean=1.3), exact, jax.random.key(2), 5000
+    )
     assert not report.passed and report.max_abs_z > 4.0
 
 
@@ -56,14 +58,30 @@ def test_zero_variance_estimates_score_zero_or_infinity():
         (lambda: gradest.estimator_stats(normal_estimator, jax.random.key(0), 1), ValueError, "num_repeats"),
         (lambda: gradest.estimator_stats(normal_estimator, jax.random.key(0), 2.5), TypeError, "num_repeats"),
         (lambda: gradest.estimator_stats(normal_estimator, 0, 10), TypeError, "key"),
-        (lambda: gradest.repeat_estimates(normal_estimator, jax.random.key(0), 10, batch_size=0),
-         ValueError, "batch_size"),
-        (lambda: gradest.unbiasedness_check(normal_estimator, {"a": 1.0}, jax.random.key(0), 10),
-         ValueError, "exact"),
-        (lambda: gradest.unbiasedness_check(normal_estimator, {"a": 1.0, "b": jnp.zeros(3)},
-                                            jax.random.key(0), 10), ValueError, "exact"),
-        (lambda: gradest.unbiasedness_check(normal_estimator, {"a": 1.0, "b": jnp.zeros(2)},
-                                            jax.random.key(0), 10, tolerance=0.0), ValueError, "tolerance"),
+        (
+            lambda: gradest.repeat_estimates(normal_estimator, jax.random.key(0), 10, batch_size=0),
+            ValueError,
+            "batch_size",
+        ),
+        (
+            lambda: gradest.unbiasedness_check(normal_estimator, {"a": 1.0}, jax.random.key(0), 10),
+            ValueError,
+            "exact",
+        ),
+        (
+            lambda: gradest.unbiasedness_check(
+                normal_estimator, {"a": 1.0, "b": jnp.zeros(3)}, jax.random.key(0), 10
+            ),
+            ValueError,
+            "exact",
+        ),
+        (
+            lambda: gradest.unbiasedness_check(
+                normal_estimator, {"a": 1.0, "b": jnp.zeros(2)}, jax.random.key(0), 10, tolerance=0.0
+            ),
+            ValueError,
+            "tolerance",
+        ),
         (lambda: gradest.summarize(jnp.zeros((1, 3))), ValueError, "repeats"),
     ],
 )

@@ -94,8 +94,11 @@ def test_exact_value_at_other_params():
         (lambda: gradest.categorical_table(jnp.array([1.0])), ValueError, "table"),
         (lambda: gradest.categorical_table(jnp.array([1.0, jnp.inf])), ValueError, "table"),
         (lambda: gradest.categorical_table(jnp.ones(3), jnp.zeros(4)), ValueError, "logits"),
-        (lambda: gradest.gaussian_quadratic(0.0).exact_grad({"loc": jnp.zeros(2), "scale": 1.0}),
-         ValueError, "params"),
+        (
+            lambda: gradest.gaussian_quadratic(0.0).exact_grad({"loc": jnp.zeros(2), "scale": 1.0}),
+            ValueError,
+            "params",
+        ),
         (lambda: gradest.gaussian_quadratic(0.0).exact_grad({"logits": 0.0}), ValueError, "params"),
     ],
 )

@@ -30,19 +30,24 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static"}
-PAGES = sorted(
-    p.relative_to(SITE).as_posix()
-    for p in SITE.rglob("*.html")
-    if not SKIP_DIRS & set(p.relative_to(SITE).parts)
-) if SITE.exists() else []
+PAGES = (
+    sorted(
+        p.relative_to(SITE).as_posix()
+        for p in SITE.rglob("*.html")
+        if not SKIP_DIRS & set(p.relative_to(SITE).parts)
+    )
+    if SITE.exists()
+    else []
+)
 
 # Visible text must not contain TeX delimiters: MathJax replaces them when it typesets.
 RAW_MATH_JS = """() => {
-  const clone = document.querySelector('main') || document.body;
-  const walker = document.createTreeWalker(clone, NodeFilter.SHOW_TEXT);
+  const root = document.querySelector('main') || document.body;
+  const skip = 'pre, code, .highlight, script, style, mjx-container, .cell_output';
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   const bad = [];
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-    if (n.parentElement.closest('pre, code, .highlight, script, style, mjx-container, .cell_output')) continue;
+    if (n.parentElement.closest(skip)) continue;
     const t = n.textContent;
     if (t.includes('$$') || t.includes('\\\\(') || t.includes('\\\\[')) bad.push(t.slice(0, 80));
   }
@@ -92,8 +97,14 @@ def open_page(browser, url):
 
 
 def test_site_has_the_expected_pages():
-    for page in ("index.html", "book/intro.html", "book/01_monte_carlo.html", "book/references.html",
-                 "book/api.html", "search.html"):
+    for page in (
+        "index.html",
+        "book/intro.html",
+        "book/01_monte_carlo.html",
+        "book/references.html",
+        "book/api.html",
+        "search.html",
+    ):
         assert page in PAGES, f"{page} missing from the built site"
 
 
@@ -102,8 +113,10 @@ def test_page(browser, server, path):
     page, errors = open_page(browser, urljoin(server, path))
     try:
         if page.evaluate("() => document.querySelector('.math') !== null"):
-            page.wait_for_function("() => window.MathJax && window.MathJax.startup && "
-                                   "window.MathJax.startup.document", timeout=15_000)
+            page.wait_for_function(
+                "() => window.MathJax && window.MathJax.startup && window.MathJax.startup.document",
+                timeout=15_000,
+            )
             page.evaluate("() => MathJax.startup.promise")
             assert page.locator("mjx-container").count() > 0, "math on the page but MathJax rendered none"
             assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
