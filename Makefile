@@ -14,6 +14,7 @@ export JAX_PLATFORMS := cpu
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: help venv book test lint unit nbval build browser execute lab clean bench-book bench
+.PHONY: assignments assignments-check
 
 help:
 	@echo "make book        build the site from the stored notebook outputs into _build/html"
@@ -22,6 +23,7 @@ help:
 	@echo "make lab         JupyterLab on the book"
 	@echo "make bench-book  time every notebook and every phase of make test"
 	@echo "make bench       estimator throughput benchmark"
+	@echo "make assignments the graded assignments for students, autograder and Gradescope, in dist/"
 	@echo "make clean       remove build outputs"
 
 venv: $(STAMP)
@@ -43,12 +45,13 @@ test: $(STAMP)
 	$(PHASE) lint $(MAKE) --no-print-directory lint
 	$(PHASE) unit $(MAKE) --no-print-directory unit
 	$(PHASE) nbval $(MAKE) --no-print-directory nbval
+	$(PHASE) assign $(MAKE) --no-print-directory assignments-check
 	$(PHASE) build $(MAKE) --no-print-directory build
 	$(PHASE) browser $(MAKE) --no-print-directory browser
 	@cat _build/phase-times.txt
 
 lint: $(STAMP)
-	$(BIN)/ruff check lib tests scripts book
+	$(BIN)/ruff check lib tests scripts book assignments _ext
 
 unit: $(STAMP)
 	$(BIN)/pytest tests -m "not browser" -n 2 -q
@@ -76,6 +79,24 @@ bench-book: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_estimators.py
+
+# otter-grader for the assignments only, on top of the pinned environment: the constraints (the
+# pinned requirements without the editable library) stop it from changing any pinned version.
+ASSIGN_STAMP := $(VENV)/.assignments-installed
+ASSIGNMENTS := $(sort $(wildcard assignments/a[0-9]*_*.ipynb))
+
+$(ASSIGN_STAMP): assignments/requirements.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r assignments/requirements.txt -c <(grep -v '^-e' requirements.txt)
+	$(BIN)/python -m pip check
+	touch $@
+
+assignments: $(ASSIGN_STAMP)
+	rm -rf dist/assignments
+	printf '%s\n' $(ASSIGNMENTS) | xargs -P 2 -I {} sh -c \
+		'$(BIN)/otter assign --no-pdfs "$$0" "dist/assignments/$$(basename "$$0" .ipynb)"' {}
+
+assignments-check: assignments
+	$(BIN)/python assignments/check_grading.py dist/assignments
 
 clean:
 	rm -rf _build dist .pytest_cache .ruff_cache .hypothesis

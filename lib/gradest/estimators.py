@@ -81,7 +81,7 @@ def score_function_surrogate(
         :func:`gradest.control_variates.rloo`. The baseline never receives a gradient.
 
     Returns:
-      A scalar: the surrogate loss.
+      The surrogate loss, a scalar.
 
     Raises:
       TypeError: if ``f`` is not callable, ``dist`` is not a distribution or ``key`` is not a key.
@@ -125,8 +125,10 @@ def score_function(
     Raises:
       As :func:`score_function_surrogate`.
     """
-    _check_common(f, dist, params, key, num_samples)
-    return jax.grad(score_function_surrogate, argnums=2)(f, dist, params, key, num_samples, baseline=baseline)
+    checked = _check_common(f, dist, params, key, num_samples)
+    # Differentiate the checked (floating) parameters: jax.grad refuses integer leaves.
+    grad = jax.grad(score_function_surrogate, argnums=2)
+    return grad(f, dist, checked, key, num_samples, baseline=baseline)
 
 
 def pathwise(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int) -> Params:
@@ -158,7 +160,7 @@ def pathwise(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: in
       TypeError: if ``dist`` has no reparameterized sampler, or as :func:`score_function`.
       ValueError: as :func:`score_function`.
     """
-    _check_common(f, dist, params, key, num_samples)
+    checked = _check_common(f, dist, params, key, num_samples)
     if not getattr(dist, "has_rsample", False):
         raise TypeError(
             f"dist {type(dist).__name__} has no reparameterized sampler (has_rsample is False); "
@@ -169,4 +171,6 @@ def pathwise(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: in
         x = dist.rsample(p, key, (num_samples,))
         return jnp.mean(jax.vmap(f, in_axes=(0, None))(x, p))
 
-    return jax.grad(objective)(params)
+    # Differentiate the checked (floating) parameters: integer leaves such as ``{"scale": 1}``
+    # would make ``jax.grad`` refuse the input.
+    return jax.grad(objective)(checked)

@@ -1,0 +1,221 @@
+r"""Gumbel tricks: exact categorical samples from perturbed logits, and their relaxations.
+
+Adding independent standard Gumbel noise :math:`g_k` to logits :math:`\eta_k` and taking the
+argmax draws a category with probability :math:`\operatorname{softmax}(\eta)_k`
+:cite:p:`gumbel1954statistical`; the indices of the k largest perturbed logits are k draws without
+replacement :cite:p:`kool2019stochastic`. Replacing the argmax by a softmax at temperature τ gives
+the Concrete (Gumbel-softmax) relaxation :cite:p:`maddison2017concrete,jang2017categorical`, and
+the straight-through estimator uses the exact one-hot sample forward and the relaxed gradient
+backward :cite:p:`bengio2013estimating,jang2017categorical`.
+
+Every function takes logits (unnormalised log-probabilities, *not* probabilities and never the log
+of logits) along the last axis. A logit of ``-inf`` is a zero-probability category: it is never
+drawn, its relaxed coordinate is exactly 0, and no value or gradient is NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gradest import _validation as v
+
+
+def _shape(name: str, shape: Any) -> tuple[int, ...]:
+    if isinstance(shape, int | np.integer) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    if not isinstance(shape, tuple) or not all(
+        isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 0 for n in shape
+    ):
+        raise TypeError(f"{name} must be a tuple of non-negative ints, got {shape!r}")
+    return tuple(int(n) for n in shape)
+
+
+def _check_logits(logits: Any) -> jax.Array:
+    arr = v.as_float_array("logits", logits)
+    v.check_logits("logits", arr, min_ndim=1)
+    if v.is_concrete(arr) and (np.asarray(arr) == -np.inf).all(axis=-1).any():
+        raise ValueError("logits must have at least one finite entry per variable (last axis)")
+    return arr
+
+
+def _check_temperature(temperature: Any) -> jax.Array:
+    tau = v.as_float_array("temperature", temperature)
+    v.check_positive("temperature", tau)
+    return tau
+
+
+def sample_gumbel(key: jax.Array, shape: Any = (), dtype: Any = jnp.float32) -> jax.Array:
+    r"""Standard Gumbel samples by inverting the CDF :math:`F(x) = \exp(-e^{-x})`.
+
+    .. math:: g = -\log(-\log u),\qquad u \sim \mathcal U(0, 1).
+
+    The uniform is drawn from :math:`[u_{\min}, 1)` with :math:`u_{\min}` the smallest normal
+    float, so neither logarithm ever sees 0: every sample is finite (between about −4.5 and 16 in
+    float32) :cite:p:`gumbel1954statistical`.
+
+    Args:
+      key: a ``jax.random`` key.
+      shape: the output shape (a tuple of ints, or one int).
+      dtype: a floating dtype.
+
+    Returns:
+      An array of shape ``shape`` of independent standard Gumbel samples.
+
+    Raises:
+      TypeError: if ``key`` is not a key, ``shape`` is not a tuple of ints or ``dtype`` is not
+        floating.
+    """
+    v.check_key("key", key)
+    shape = _shape("shape", shape)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise TypeError(f"dtype must be a floating dtype, got {dtype}")
+    u = jax.random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
+    return -jnp.log(-jnp.log(u))
+
+
+def _perturbed(logits: jax.Array, key: jax.Array, sample_shape: tuple[int, ...]) -> jax.Array:
+    """``logits + g`` broadcast to ``sample_shape + logits.shape``; −inf logits stay −inf."""
+    shape = sample_shape + logits.shape
+    return logits + sample_gumbel(key, shape, logits.dtype)
+
+
+def gumbel_max(logits: Any, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
+    r"""Categorical samples by the Gumbel-max trick.
+
+    .. math:: k = \operatorname*{arg\,max}_j\, (\eta_j + g_j),\quad g_j \sim \mathrm{Gumbel}(0,1)
+              \ \Rightarrow\ P(k = j) = \frac{e^{\eta_j}}{\sum_i e^{\eta_i}}
+
+    :cite:p:`gumbel1954statistical,maddison2017concrete`. The map from noise to sample is
+    piecewise constant in the logits, so no gradient flows through it.
+
+    Args:
+      logits: shape ``batch_shape + (K,)``; ``-inf`` marks a category that is never drawn.
+      key: a ``jax.random`` key.
+      sample_shape: leading shape of independent draws (tuple of ints, or one int).
+
+    Returns:
+      Integer category indices of shape ``sample_shape + batch_shape``.
+
+    Raises:
+      ValueError: if ``logits`` has no category axis, contains NaN or ``+inf``, or a row is all
+        ``-inf``.
+      TypeError: if ``key`` is not a key or ``sample_shape`` is not a tuple of ints.
+    """
+    logits = _check_logits(logits)
+    v.check_key("key", key)
+    sample_shape = _shape("sample_shape", sample_shape)
+    return jnp.argmax(_perturbed(jax.lax.stop_gradient(logits), key, sample_shape), axis=-1)
+
+
+def gumbel_top_k(logits: Any, key: jax.Array, k: int, sample_shape: Any = ()) -> jax.Array:
+    r"""k categories drawn without replacement: the indices of the k largest perturbed logits.
+
+    .. math::
+       (i_1,\dots,i_k) = \operatorname{top\text{-}k}_j\,(\eta_j + g_j),\qquad
+       P(i_1,\dots,i_k) = \prod_{m=1}^{k} \frac{p_{i_m}}{1 - \sum_{l<m} p_{i_l}},
+
+    the probability of drawing :math:`i_1, i_2, \dots` one after another, each time renormalising
+    over the categories not yet drawn :cite:p:`kool2019stochastic`. The first index is a
+    Gumbel-max sample.
+
+    Args:
+      logits: shape ``batch_shape + (K,)``; ``-inf`` marks a category that is never drawn.
+      key: a ``jax.random`` key.
+      k: number of draws, 1 <= k <= the number of finite logits in every row.
+      sample_shape: leading shape of independent draws (tuple of ints, or one int).
+
+    Returns:
+      Integer indices of shape ``sample_shape + batch_shape + (k,)``, in the order drawn (largest
+      perturbed logit first).
+
+    Raises:
+      ValueError: if ``k`` exceeds the number of categories with non-zero probability, or as
+        :func:`gumbel_max`.
+      TypeError: if ``k`` is not an int, or as :func:`gumbel_max`.
+    """
+    logits = _check_logits(logits)
+    v.check_key("key", key)
+    k = v.check_positive_int("k", k)
+    sample_shape = _shape("sample_shape", sample_shape)
+    if k > logits.shape[-1]:
+        raise ValueError(f"k must be <= the number of categories {logits.shape[-1]}, got {k}")
+    if v.is_concrete(logits):
+        support = int(np.isfinite(np.asarray(logits)).sum(axis=-1).min())
+        if k > support:
+            raise ValueError(
+                f"k must be <= the number of categories with non-zero probability ({support}), got {k}"
+            )
+    _, indices = jax.lax.top_k(_perturbed(jax.lax.stop_gradient(logits), key, sample_shape), k)
+    return indices
+
+
+def gumbel_softmax(logits: Any, key: jax.Array, temperature: Any, sample_shape: Any = ()) -> jax.Array:
+    r"""A relaxed one-hot (Concrete, Gumbel-softmax) sample, differentiable in the logits.
+
+    .. math:: y_j = \frac{\exp\big((\eta_j + g_j)/\tau\big)}{\sum_i \exp\big((\eta_i + g_i)/\tau\big)},
+              \qquad g_j \sim \mathrm{Gumbel}(0, 1),
+
+    a point of the probability simplex :cite:p:`maddison2017concrete,jang2017categorical`. As
+    :math:`\tau\to 0` it tends to the one-hot vector of the Gumbel-max sample drawn with the same
+    noise; as :math:`\tau\to\infty` it tends to the uniform vector :math:`1/K`. The same ``key``
+    gives the same noise at every temperature (common random numbers).
+
+    Args:
+      logits: shape ``batch_shape + (K,)``; ``-inf`` gives a coordinate that is exactly 0 with a
+        zero (not NaN) gradient.
+      key: a ``jax.random`` key.
+      temperature: τ > 0, a scalar or an array broadcasting against ``batch_shape + (1,)``; may
+        be traced (an annealing schedule inside ``jit``/``scan``).
+      sample_shape: leading shape of independent draws (tuple of ints, or one int).
+
+    Returns:
+      An array of shape ``sample_shape + batch_shape + (K,)`` on the simplex (non-negative, each
+      last-axis row sums to 1).
+
+    Raises:
+      ValueError: if ``temperature`` is not > 0 (or NaN/inf), or as :func:`gumbel_max`.
+      TypeError: as :func:`gumbel_max`.
+    """
+    logits = _check_logits(logits)
+    v.check_key("key", key)
+    tau = _check_temperature(temperature)
+    sample_shape = _shape("sample_shape", sample_shape)
+    return jax.nn.softmax(_perturbed(logits, key, sample_shape) / tau, axis=-1)
+
+
+def straight_through(logits: Any, key: jax.Array, temperature: Any, sample_shape: Any = ()) -> jax.Array:
+    r"""Straight-through Gumbel: the exact one-hot sample forward, the Gumbel-softmax gradient backward.
+
+    .. math:: y = \operatorname{onehot}\big(\operatorname*{arg\,max}_j\,(\eta_j + g_j)\big)
+              + \tilde y - \operatorname{sg}(\tilde y),\qquad
+              \frac{\partial y}{\partial \eta} := \frac{\partial \tilde y}{\partial \eta},
+
+    where :math:`\tilde y` is :func:`gumbel_softmax` with the same noise and sg stops the gradient
+    :cite:p:`jang2017categorical,bengio2013estimating`. The value is exactly one-hot (an exact
+    categorical sample); the gradient is that of the relaxation, so it is biased for every τ.
+
+    Args:
+      logits: shape ``batch_shape + (K,)``; ``-inf`` marks a category that is never drawn.
+      key: a ``jax.random`` key.
+      temperature: τ > 0 of the backward relaxation (may be traced).
+      sample_shape: leading shape of independent draws (tuple of ints, or one int).
+
+    Returns:
+      One-hot vectors of shape ``sample_shape + batch_shape + (K,)`` in the dtype of ``logits``.
+
+    Raises:
+      As :func:`gumbel_softmax`.
+    """
+    logits = _check_logits(logits)
+    v.check_key("key", key)
+    tau = _check_temperature(temperature)
+    sample_shape = _shape("sample_shape", sample_shape)
+    perturbed = _perturbed(logits, key, sample_shape)
+    soft = jax.nn.softmax(perturbed / tau, axis=-1)
+    hard = jax.nn.one_hot(jnp.argmax(perturbed, axis=-1), logits.shape[-1], dtype=soft.dtype)
+    # soft - sg(soft) is exactly 0.0 in floating point, so the value is exactly one-hot.
+    return jax.lax.stop_gradient(hard) + (soft - jax.lax.stop_gradient(soft))

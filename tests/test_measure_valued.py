@@ -1,0 +1,132 @@
+"""Tests of gradest.measure_valued: unbiasedness for the Gaussian mean and scale, errors, shapes."""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gradest
+from gradest import Gamma, Normal
+
+TOL = 4.0
+KEY = jax.random.key(20260405)
+
+
+def check(estimator, exact, num_repeats=2_000, key=KEY):
+    return gradest.unbiasedness_check(lambda k: estimator(key=k), exact, key, num_repeats, tolerance=TOL)
+
+
+def mvd(problem, num_samples=8, params=None):
+    params = problem.params if params is None else params
+    return partial(gradest.measure_valued, problem.f, problem.dist, params, num_samples=num_samples)
+
+
+def test_mean_and_scale_unbiased():
+    # Several problems in one compiled estimator; a step cost and a broadcast scale included.
+    problems = {
+        "quadratic": gradest.gaussian_quadratic(k=0.5, loc=1.0, scale=1.5),
+        "cos": gradest.gaussian_cos(k=3.0, loc=1.0, scale=1.0),
+        "exp": gradest.gaussian_exp(k=2.0, loc=0.4, scale=0.8),
+        "threshold-batch": gradest.gaussian_threshold(k=0.3, loc=jnp.array([0.0, 1.0, 2.0]), scale=1.5),
+    }
+    exact = {name: p.exact_grad() for name, p in problems.items()}
+    report = check(lambda key: {name: mvd(p)(key=key) for name, p in problems.items()}, exact)
+    assert report.passed, report.z
+
+
+def test_scale_read_as_variance_fails_the_same_check():
+    # The seed's σ² mistake carried over: sampling the decomposition at scale σ² instead of σ.
+    problem = gradest.gaussian_quadratic(k=0.5, loc=1.0, scale=1.5)
+    wrong_params = {"loc": 1.0, "scale": 1.5**2}
+    report = check(mvd(problem, params=wrong_params), problem.exact_grad())
+    assert not report.passed
+
+
+def test_half_normal_instead_of_rayleigh_fails_the_mean_check():
+    # Splitting ∂μ p at x = μ with |ε| (half-normal) points instead of Rayleigh ones is biased:
+    # the positive part has density ∝ z φ(z), not φ(z).
+    problem = gradest.gaussian_quadratic(k=0.5, loc=1.0, scale=1.5)
+    mu, sigma = 1.0, 1.5
+
+    def wrong(key, num_samples=8):
+        r = jnp.abs(jax.random.normal(key, (num_samples,)))
+        diff = problem.f(mu + sigma * r, None) - problem.f(mu - sigma * r, None)
+        return {"loc": jnp.mean(diff) / (sigma * math.sqrt(2 * math.pi))}
+
+    exact = {"loc": problem.exact_grad()["loc"]}
+    assert not gradest.unbiasedness_check(wrong, exact, KEY, 2_000, tolerance=TOL).passed
+    right = lambda k: {"loc": mvd(problem)(key=k)["loc"]}
+    assert gradest.unbiasedness_check(right, exact, KEY, 2_000, tolerance=TOL).passed
+
+
+def test_cost_depending_on_params_gets_both_terms():
+    # E[(x − μ)²] = σ²: ∂μ = 0, ∂σ = 2σ.
+    f = lambda x, p: (x - p["loc"]) ** 2
+    exact = {"loc": jnp.array(0.0), "scale": jnp.array(3.0)}
+    params = {"loc": jnp.array(0.3), "scale": jnp.array(1.5)}
+    assert check(partial(gradest.measure_valued, f, Normal(), params, num_samples=4), exact).passed
+
+
+def test_lower_variance_than_pathwise_for_a_fast_oscillation():
+    # cos(kx): the pathwise μ-gradient −k sin(kx) has variance ≈ k²/2, the measure-valued one is
+    # bounded by (2/√(2π))² per sample.
+    problem = gradest.gaussian_cos(k=10.0, loc=1.0, scale=1.0)
+    mv = gradest.estimator_stats(lambda k: mvd(problem, 1)(key=k), KEY, 2_000)
+    pw = gradest.estimator_stats(
+        lambda k: gradest.pathwise(problem.f, problem.dist, problem.params, k, 1), KEY, 2_000
+    )
+    assert float(mv.variance["loc"]) < 2 / math.pi < 10 < float(pw.variance["loc"])
+
+
+@jax.jit
+def _constant_cost_gradient(params, value):
+    return gradest.measure_valued(lambda x, _: value, Normal(), params, KEY, 3)
+
+
+@pytest.mark.parametrize("loc_shape, scale_shape", [((3,), ()), ((2, 1), (2, 3))])
+@settings(max_examples=5, deadline=None)
+@given(value=st.floats(-5, 5))
+def test_constant_cost_has_exactly_zero_gradient_shaped_like_params(loc_shape, scale_shape, value):
+    params = {"loc": jnp.zeros(loc_shape), "scale": jnp.ones(scale_shape)}
+    g = _constant_cost_gradient(params, jnp.asarray(value))
+    assert g["loc"].shape == loc_shape and g["scale"].shape == scale_shape
+    assert not np.asarray(g["loc"]).any() and not np.asarray(g["scale"]).any()
+
+
+def test_jit_over_keys():
+    problem = gradest.gaussian_quadratic(k=0.5)
+    est = jax.jit(jax.vmap(lambda k: mvd(problem, 4)(key=k)))
+    assert est(jax.random.split(KEY, 3))["scale"].shape == (3,)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"dist": Gamma(), "params": {"concentration": 1.0, "rate": 1.0}}, TypeError, "dist"),
+        ({"params": {"loc": 0.0, "scale": 0.0}}, ValueError, "scale"),
+        ({"params": {"loc": jnp.nan, "scale": 1.0}}, ValueError, "loc"),
+        ({"params": {"mean": 0.0, "scale": 1.0}}, ValueError, "params"),
+        ({"num_samples": 0}, ValueError, "num_samples"),
+        ({"num_samples": 2.5}, TypeError, "num_samples"),
+        ({"f": None}, TypeError, "f"),
+        ({"key": 3}, TypeError, "key"),
+    ],
+)
+def test_bad_arguments(kwargs, error, match):
+    args = {
+        "f": lambda x, _: x,
+        "dist": Normal(),
+        "params": {"loc": 0.0, "scale": 1.0},
+        "key": KEY,
+        "num_samples": 4,
+    }
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        gradest.measure_valued(args["f"], args["dist"], args["params"], args["key"], args["num_samples"])
