@@ -32,6 +32,17 @@ def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_shape(name: str, shape: Any) -> tuple[int, ...]:
+    """A shape: a tuple of non-negative ints, or one int."""
+    if isinstance(shape, int | np.integer) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    if not isinstance(shape, tuple) or not all(
+        isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 0 for n in shape
+    ):
+        raise TypeError(f"{name} must be a tuple of non-negative ints, got {shape!r}")
+    return tuple(int(n) for n in shape)
+
+
 def check_key(name: str, key: Any) -> None:
     """A ``jax.random`` key: typed (``jax.random.key``) or raw uint32 of shape (2,)."""
     if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):

@@ -33,14 +33,6 @@ from gradest import gumbel as _gumbel
 Params = dict[str, Any]
 
 
-def _sample_shape(sample_shape: Any) -> tuple[int, ...]:
-    if isinstance(sample_shape, int):
-        sample_shape = (sample_shape,)
-    if not isinstance(sample_shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in sample_shape):
-        raise TypeError(f"sample_shape must be a tuple of non-negative ints, got {sample_shape!r}")
-    return sample_shape
-
-
 class _Family:
     """Shared plumbing: every public method validates its parameters first."""
 
@@ -50,16 +42,66 @@ class _Family:
         raise NotImplementedError
 
     def batch_shape(self, params: Params) -> tuple[int, ...]:
-        return jnp.shape(next(iter(self.check(params).values())))
+        return jnp.broadcast_shapes(*(jnp.shape(a) for a in self.check(params).values()))
 
     def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
         raise TypeError(
             f"{type(self).__name__} has no reparameterized sampler; use a score-function estimator"
         )
 
+    def sample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
+        """A sample through which no gradient flows (families without ``rsample`` override this)."""
+        return jax.lax.stop_gradient(self.rsample(params, key, sample_shape))
+
+
+def _checked_pair(params: Params, names: tuple[str, str], *, first_positive: bool = True) -> Params:
+    """Two parameters that broadcast to one batch shape; the second (and optionally the first) > 0."""
+    v.check_params_keys("params", params, (names,))
+    arrays = {name: v.as_float_array(f"params['{name}']", params[name]) for name in names}
+    first, second = (arrays[name] for name in names)
+    if first_positive:
+        v.check_positive(f"params['{names[0]}']", first)
+    else:
+        v.check_finite(f"params['{names[0]}']", first)
+    v.check_positive(f"params['{names[1]}']", second)
+    try:
+        jnp.broadcast_shapes(first.shape, second.shape)
+    except ValueError:
+        raise ValueError(
+            f"params['{names[0]}'] and params['{names[1]}'] must broadcast, got {first.shape} and "
+            f"{second.shape}"
+        ) from None
+    return arrays
+
+
+class _LocationScale(_Family):
+    """x = loc + scale · ε with ε from a fixed standard distribution: reparameterized by design."""
+
+    has_rsample = True
+
+    def _standard_sample(self, key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
+        raise NotImplementedError  # pragma: no cover - every family overrides
+
+    def _standard_log_prob(self, z: jax.Array) -> jax.Array:
+        raise NotImplementedError  # pragma: no cover - every family overrides
+
+    def check(self, params: Params) -> Params:
+        return _checked_pair(params, ("loc", "scale"), first_positive=False)
+
+    def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
+        p = self.check(params)
+        v.check_key("key", key)
+        shape = v.check_shape("sample_shape", sample_shape) + self.batch_shape(p)
+        eps = self._standard_sample(key, shape, jnp.result_type(p["loc"], p["scale"]))
+        return p["loc"] + p["scale"] * eps
+
+    def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
+        p = self.check(params)
+        return self._standard_log_prob((x - p["loc"]) / p["scale"]) - jnp.log(p["scale"])
+
 
 @dataclass(frozen=True)
-class Normal(_Family):
+class Normal(_LocationScale):
     r"""Normal distribution :math:`\mathcal N(\mu, \sigma^2)`, parameters ``{"loc": μ, "scale": σ}``.
 
     ``loc`` and ``scale`` broadcast to one batch shape; ``scale`` > 0.
@@ -69,40 +111,11 @@ class Normal(_Family):
        \qquad x = \mu + \sigma\varepsilon,\ \varepsilon \sim \mathcal N(0, 1).
     """
 
-    has_rsample = True
+    def _standard_sample(self, key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
+        return jax.random.normal(key, shape, dtype=dtype)
 
-    def check(self, params: Params) -> Params:
-        v.check_params_keys("params", params, (("loc", "scale"),))
-        loc = v.as_float_array("params['loc']", params["loc"])
-        scale = v.as_float_array("params['scale']", params["scale"])
-        v.check_finite("params['loc']", loc)
-        v.check_positive("params['scale']", scale)
-        try:
-            jnp.broadcast_shapes(loc.shape, scale.shape)
-        except ValueError:
-            raise ValueError(
-                f"params['loc'] and params['scale'] must broadcast, got {loc.shape} and {scale.shape}"
-            ) from None
-        return {"loc": loc, "scale": scale}
-
-    def batch_shape(self, params: Params) -> tuple[int, ...]:
-        p = self.check(params)
-        return jnp.broadcast_shapes(p["loc"].shape, p["scale"].shape)
-
-    def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        p = self.check(params)
-        v.check_key("key", key)
-        shape = _sample_shape(sample_shape) + self.batch_shape(p)
-        eps = jax.random.normal(key, shape, dtype=jnp.result_type(p["loc"], p["scale"]))
-        return p["loc"] + p["scale"] * eps
-
-    def sample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        return jax.lax.stop_gradient(self.rsample(params, key, sample_shape))
-
-    def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
-        p = self.check(params)
-        z = (x - p["loc"]) / p["scale"]
-        return -0.5 * z**2 - jnp.log(p["scale"]) - 0.5 * math.log(2 * math.pi)
+    def _standard_log_prob(self, z: jax.Array) -> jax.Array:
+        return -0.5 * z**2 - 0.5 * math.log(2 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -131,7 +144,7 @@ class Bernoulli(_Family):
     def sample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
         v.check_key("key", key)
         theta = jax.lax.stop_gradient(self.probs(params))
-        shape = _sample_shape(sample_shape) + theta.shape
+        shape = v.check_shape("sample_shape", sample_shape) + theta.shape
         return jax.random.bernoulli(key, theta, shape).astype(theta.dtype)
 
     def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
@@ -189,7 +202,7 @@ class Categorical(_Family):
     def sample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
         v.check_key("key", key)
         logits = jax.lax.stop_gradient(self.log_probs(params))
-        shape = _sample_shape(sample_shape) + logits.shape[:-1]
+        shape = v.check_shape("sample_shape", sample_shape) + logits.shape[:-1]
         return jax.random.categorical(key, logits, axis=-1, shape=shape)
 
     def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
@@ -206,7 +219,7 @@ class Categorical(_Family):
 
 
 @dataclass(frozen=True)
-class Gumbel(_Family):
+class Gumbel(_LocationScale):
     r"""Gumbel distribution, parameters ``{"loc": μ, "scale": β}`` :cite:p:`gumbel1954statistical`.
 
     ``loc`` and ``scale`` broadcast to one batch shape; ``scale`` > 0. With :math:`z = (x-\mu)/\beta`,
@@ -216,40 +229,11 @@ class Gumbel(_Family):
        x = \mu + \beta\,g,\ g = -\log(-\log u),\ u \sim \mathcal U(0, 1).
     """
 
-    has_rsample = True
+    def _standard_sample(self, key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
+        return _gumbel.sample_gumbel(key, shape, dtype)
 
-    def check(self, params: Params) -> Params:
-        v.check_params_keys("params", params, (("loc", "scale"),))
-        loc = v.as_float_array("params['loc']", params["loc"])
-        scale = v.as_float_array("params['scale']", params["scale"])
-        v.check_finite("params['loc']", loc)
-        v.check_positive("params['scale']", scale)
-        try:
-            jnp.broadcast_shapes(loc.shape, scale.shape)
-        except ValueError:
-            raise ValueError(
-                f"params['loc'] and params['scale'] must broadcast, got {loc.shape} and {scale.shape}"
-            ) from None
-        return {"loc": loc, "scale": scale}
-
-    def batch_shape(self, params: Params) -> tuple[int, ...]:
-        p = self.check(params)
-        return jnp.broadcast_shapes(p["loc"].shape, p["scale"].shape)
-
-    def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        p = self.check(params)
-        v.check_key("key", key)
-        shape = _sample_shape(sample_shape) + self.batch_shape(p)
-        g = _gumbel.sample_gumbel(key, shape, jnp.result_type(p["loc"], p["scale"]))
-        return p["loc"] + p["scale"] * g
-
-    def sample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        return jax.lax.stop_gradient(self.rsample(params, key, sample_shape))
-
-    def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
-        p = self.check(params)
-        z = (x - p["loc"]) / p["scale"]
-        return -(z + jnp.exp(-z)) - jnp.log(p["scale"])
+    def _standard_log_prob(self, z: jax.Array) -> jax.Array:
+        return -(z + jnp.exp(-z))
 
 
 def _static_temperature(temperature: Any) -> float:
@@ -307,10 +291,7 @@ class RelaxedCategorical(_Family):
 
     def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
         p = self.check(params)
-        return _gumbel.gumbel_softmax(p["logits"], key, self.temperature, _sample_shape(sample_shape))
-
-    def sample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        return jax.lax.stop_gradient(self.rsample(params, key, sample_shape))
+        return _gumbel.gumbel_softmax(p["logits"], key, self.temperature, sample_shape)
 
     def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
         logits = self.check(params)["logits"]
@@ -362,13 +343,10 @@ class RelaxedBernoulli(_Family):
     def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
         logits = self.check(params)["logits"]
         v.check_key("key", key)
-        shape = _sample_shape(sample_shape) + logits.shape
+        shape = v.check_shape("sample_shape", sample_shape) + logits.shape
         u = jax.random.uniform(key, shape, logits.dtype, minval=jnp.finfo(logits.dtype).tiny, maxval=1.0)
         noise = jnp.log(u) - jnp.log1p(-u)
         return jax.nn.sigmoid((logits + noise) / self.temperature)
-
-    def sample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        return jax.lax.stop_gradient(self.rsample(params, key, sample_shape))
 
     def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
         eta = self.check(params)["logits"]
@@ -380,24 +358,6 @@ class RelaxedBernoulli(_Family):
             - (tau + 1) * (log_x + log_1mx)
             - 2 * jnp.logaddexp(eta - tau * log_x, -tau * log_1mx)
         )
-
-
-def _positive_broadcast(params: Params, names: tuple[str, str]) -> Params:
-    """Two strictly positive, finite parameters that broadcast to one batch shape."""
-    v.check_params_keys("params", params, (names,))
-    arrays = {}
-    for name in names:
-        arrays[name] = v.as_float_array(f"params['{name}']", params[name])
-        v.check_positive(f"params['{name}']", arrays[name])
-    first, second = (arrays[name] for name in names)
-    try:
-        jnp.broadcast_shapes(first.shape, second.shape)
-    except ValueError:
-        raise ValueError(
-            f"params['{names[0]}'] and params['{names[1]}'] must broadcast, got {first.shape} and "
-            f"{second.shape}"
-        ) from None
-    return arrays
 
 
 @dataclass(frozen=True)
@@ -420,22 +380,15 @@ class Gamma(_Family):
     has_rsample = True
 
     def check(self, params: Params) -> Params:
-        return _positive_broadcast(params, ("concentration", "rate"))
-
-    def batch_shape(self, params: Params) -> tuple[int, ...]:
-        p = self.check(params)
-        return jnp.broadcast_shapes(p["concentration"].shape, p["rate"].shape)
+        return _checked_pair(params, ("concentration", "rate"))
 
     def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
         p = self.check(params)
         v.check_key("key", key)
-        shape = _sample_shape(sample_shape) + self.batch_shape(p)
+        shape = v.check_shape("sample_shape", sample_shape) + self.batch_shape(p)
         dtype = jnp.result_type(p["concentration"], p["rate"])
         alpha = jnp.broadcast_to(p["concentration"], shape)
         return jax.random.gamma(key, alpha, shape, dtype=dtype) / p["rate"]
-
-    def sample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        return jax.lax.stop_gradient(self.rsample(params, key, sample_shape))
 
     def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
         p = self.check(params)
@@ -463,24 +416,17 @@ class Beta(_Family):
     has_rsample = True
 
     def check(self, params: Params) -> Params:
-        return _positive_broadcast(params, ("concentration1", "concentration0"))
-
-    def batch_shape(self, params: Params) -> tuple[int, ...]:
-        p = self.check(params)
-        return jnp.broadcast_shapes(p["concentration1"].shape, p["concentration0"].shape)
+        return _checked_pair(params, ("concentration1", "concentration0"))
 
     def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
         p = self.check(params)
         v.check_key("key", key)
-        shape = _sample_shape(sample_shape) + self.batch_shape(p)
+        shape = v.check_shape("sample_shape", sample_shape) + self.batch_shape(p)
         dtype = jnp.result_type(p["concentration1"], p["concentration0"])
         key_a, key_b = jax.random.split(key)
         log_a = jax.random.loggamma(key_a, jnp.broadcast_to(p["concentration1"], shape), shape, dtype=dtype)
         log_b = jax.random.loggamma(key_b, jnp.broadcast_to(p["concentration0"], shape), shape, dtype=dtype)
         return jax.nn.sigmoid(log_a - log_b)
-
-    def sample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        return jax.lax.stop_gradient(self.rsample(params, key, sample_shape))
 
     def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
         p = self.check(params)
@@ -523,12 +469,9 @@ class Dirichlet(_Family):
     def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
         alpha = self.check(params)["concentration"]
         v.check_key("key", key)
-        shape = _sample_shape(sample_shape) + alpha.shape
+        shape = v.check_shape("sample_shape", sample_shape) + alpha.shape
         log_g = jax.random.loggamma(key, jnp.broadcast_to(alpha, shape), shape, dtype=alpha.dtype)
         return jax.nn.softmax(log_g, axis=-1)
-
-    def sample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        return jax.lax.stop_gradient(self.rsample(params, key, sample_shape))
 
     def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
         alpha = self.check(params)["concentration"]

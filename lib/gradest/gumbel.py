@@ -24,16 +24,6 @@ import numpy as np
 from gradest import _validation as v
 
 
-def _shape(name: str, shape: Any) -> tuple[int, ...]:
-    if isinstance(shape, int | np.integer) and not isinstance(shape, bool):
-        shape = (int(shape),)
-    if not isinstance(shape, tuple) or not all(
-        isinstance(n, int | np.integer) and not isinstance(n, bool) and n >= 0 for n in shape
-    ):
-        raise TypeError(f"{name} must be a tuple of non-negative ints, got {shape!r}")
-    return tuple(int(n) for n in shape)
-
-
 def _check_logits(logits: Any) -> jax.Array:
     arr = v.as_float_array("logits", logits)
     v.check_logits("logits", arr, min_ndim=1)
@@ -70,7 +60,7 @@ def sample_gumbel(key: jax.Array, shape: Any = (), dtype: Any = jnp.float32) -> 
         floating.
     """
     v.check_key("key", key)
-    shape = _shape("shape", shape)
+    shape = v.check_shape("shape", shape)
     if not jnp.issubdtype(dtype, jnp.floating):
         raise TypeError(f"dtype must be a floating dtype, got {dtype}")
     u = jax.random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
@@ -107,7 +97,7 @@ def gumbel_max(logits: Any, key: jax.Array, sample_shape: Any = ()) -> jax.Array
     """
     logits = _check_logits(logits)
     v.check_key("key", key)
-    sample_shape = _shape("sample_shape", sample_shape)
+    sample_shape = v.check_shape("sample_shape", sample_shape)
     return jnp.argmax(_perturbed(jax.lax.stop_gradient(logits), key, sample_shape), axis=-1)
 
 
@@ -140,7 +130,7 @@ def gumbel_top_k(logits: Any, key: jax.Array, k: int, sample_shape: Any = ()) ->
     logits = _check_logits(logits)
     v.check_key("key", key)
     k = v.check_positive_int("k", k)
-    sample_shape = _shape("sample_shape", sample_shape)
+    sample_shape = v.check_shape("sample_shape", sample_shape)
     if k > logits.shape[-1]:
         raise ValueError(f"k must be <= the number of categories {logits.shape[-1]}, got {k}")
     if v.is_concrete(logits):
@@ -183,7 +173,7 @@ def gumbel_softmax(logits: Any, key: jax.Array, temperature: Any, sample_shape: 
     logits = _check_logits(logits)
     v.check_key("key", key)
     tau = _check_temperature(temperature)
-    sample_shape = _shape("sample_shape", sample_shape)
+    sample_shape = v.check_shape("sample_shape", sample_shape)
     return jax.nn.softmax(_perturbed(logits, key, sample_shape) / tau, axis=-1)
 
 
@@ -213,7 +203,7 @@ def straight_through(logits: Any, key: jax.Array, temperature: Any, sample_shape
     logits = _check_logits(logits)
     v.check_key("key", key)
     tau = _check_temperature(temperature)
-    sample_shape = _shape("sample_shape", sample_shape)
+    sample_shape = v.check_shape("sample_shape", sample_shape)
     perturbed = _perturbed(logits, key, sample_shape)
     soft = jax.nn.softmax(perturbed / tau, axis=-1)
     hard = jax.nn.one_hot(jnp.argmax(perturbed, axis=-1), logits.shape[-1], dtype=soft.dtype)
