@@ -18,7 +18,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 help:
 	@echo "make book        build the site from the stored notebook outputs into _build/html"
-	@echo "make test        lint, library tests, nbval, strict site build, browser check"
+	@echo "make test        lint, library tests, nbval, assignment grading, strict site build, browser check"
 	@echo "make execute     re-execute notebooks in place (NB=book/01_monte_carlo.ipynb for one)"
 	@echo "make lab         JupyterLab on the book"
 	@echo "make bench-book  time every notebook and every phase of make test"
@@ -65,7 +65,7 @@ build: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 browser: $(STAMP)
-	$(BIN)/pytest tests/test_site_browser.py -m browser -q
+	$(BIN)/pytest tests/test_site_browser.py -m browser -q -n 2
 
 execute: $(STAMP)
 	$(BIN)/python scripts/execute_notebooks.py --in-place $(NB)
