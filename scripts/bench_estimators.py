@@ -157,7 +157,7 @@ SECTIONS: list[tuple[str, list[Callable[[float | None], float]]]] = [
 def main() -> None:
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}; best of {REPEATS} runs")
     check_agreement()
-    header = ("implementation", "samples", "time (ms)", "samples / s", "1st row x faster")
+    header = ("implementation", "samples", "time (ms)", "samples / s", "1st row is x faster")
     for title, benchmarks in SECTIONS:
         print(f"\n## {title}")
         print("".join(c.ljust(w) for c, w in zip(header, WIDTH, strict=True)).rstrip())
