@@ -19,7 +19,7 @@ import nbformat
 from nbclient import NotebookClient
 
 BUDGET_SECONDS = {"default": 45.0, "application": 60.0}
-APPLICATION_CHAPTERS = ("09_", "10_", "11_")
+APPLICATION_CHAPTERS = ("11_", "12_", "13_")
 
 
 def budget(path: Path) -> float:
