@@ -3,7 +3,24 @@
 The library of the book *Gradients Through Randomness*. Everything public is re-exported here.
 """
 
-from gradest import control_variates, diagnostics, distributions, estimators, gumbel, plotting, problems
+from gradest import (
+    baseline_variance,
+    control_variates,
+    diagnostics,
+    distributions,
+    estimators,
+    gumbel,
+    plotting,
+    problems,
+)
+from gradest.baseline_variance import (
+    ScoreMoments,
+    normal_quadrature,
+    optimal_constant_baseline,
+    score_function_with_baselines,
+    score_moments,
+    variance_at_baseline,
+)
 from gradest.control_variates import (
     MovingAverageState,
     ScoreTerms,
@@ -60,6 +77,7 @@ from gradest.relax import (
     relaxation_noise,
     relaxed_input,
 )
+from gradest.straight_through_estimators import bernoulli_straight_through
 
 __version__ = "0.1.0"
 
@@ -77,10 +95,13 @@ __all__ = [
     "RelaxNoise",
     "RelaxedBernoulli",
     "RelaxedCategorical",
+    "ScoreMoments",
     "ScoreTerms",
     "UnbiasednessReport",
+    "baseline_variance",
     "batch_mean",
     "bernoulli_quadratic",
+    "bernoulli_straight_through",
     "categorical_table",
     "constant",
     "control_variates",
@@ -103,8 +124,10 @@ __all__ = [
     "moving_average_init",
     "moving_average_update",
     "moving_average_value",
+    "normal_quadrature",
     "optimal_baseline_score_function",
     "optimal_coefficient",
+    "optimal_constant_baseline",
     "pathwise",
     "plotting",
     "problems",
@@ -117,10 +140,13 @@ __all__ = [
     "sample_gumbel",
     "score_function",
     "score_function_surrogate",
+    "score_function_with_baselines",
+    "score_moments",
     "score_terms",
     "straight_through",
     "summarize",
     "unbiasedness_check",
+    "variance_at_baseline",
     "with_control_variate",
     "z_scores",
 ]
