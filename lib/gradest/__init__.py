@@ -12,6 +12,7 @@ from gradest import (
     gumbel,
     plotting,
     problems,
+    tables,
 )
 from gradest.baseline_variance import (
     ScoreMoments,
@@ -78,6 +79,7 @@ from gradest.relax import (
     relaxed_input,
 )
 from gradest.straight_through_estimators import bernoulli_straight_through
+from gradest.tables import markdown_table
 
 __version__ = "0.1.0"
 
@@ -120,6 +122,7 @@ __all__ = [
     "gumbel_max",
     "gumbel_softmax",
     "gumbel_top_k",
+    "markdown_table",
     "measure_valued",
     "moving_average_init",
     "moving_average_update",
@@ -145,6 +148,7 @@ __all__ = [
     "score_terms",
     "straight_through",
     "summarize",
+    "tables",
     "unbiasedness_check",
     "variance_at_baseline",
     "with_control_variate",
