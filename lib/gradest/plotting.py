@@ -30,8 +30,9 @@ OKABE_ITO: dict[str, str] = {
     "black": "#000000",
 }
 
-#: Width of the content column in inches, and the resolution figures are drawn at (2x the column).
+#: Width of the content column, in inches.
 COLUMN_WIDTH = 7.3
+#: Resolution figures are drawn at, in dots per inch: twice the pixels of the column.
 DPI = 200
 
 #: The smallest font size, in points, of any text in a figure (tick labels, legends).
@@ -88,6 +89,7 @@ ESTIMATOR_STYLES: dict[str, tuple[str, str, str]] = {
     "unordered_set": ("purple", "-.", "unordered set"),
     "gumbel_rao": ("sky", "-.", "Gumbel-Rao"),
     "vimco": ("green", "-.", "VIMCO"),
+    "grpo": ("blue", "-.", "GRPO"),
 }
 
 
@@ -113,10 +115,10 @@ def column_figure(nrows: int = 1, ncols: int = 1, *, height: float | None = None
       nrows, ncols: the grid of axes; ``ncols`` is 1 or 2 (a row of three or more panels would
         shrink every label below the legible size: use more rows instead).
       height: the figure's height in inches; default 3.4 per row of panels (2.8 from the third row).
-      kwargs: passed to :func:`matplotlib.pyplot.subplots` (``sharex``, ``sharey``, ...).
+      kwargs: passed to ``matplotlib.pyplot.subplots`` (``sharex``, ``sharey``, ...).
 
     Returns:
-      ``(figure, axes)`` as :func:`matplotlib.pyplot.subplots` returns them.
+      ``(figure, axes)`` as ``matplotlib.pyplot.subplots`` returns them.
 
     Raises:
       ValueError: if ``nrows < 1``, ``ncols`` is not 1 or 2, or ``height`` is not positive.
