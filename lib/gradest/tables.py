@@ -16,7 +16,8 @@ def markdown_table(
 
     Args:
       header: the column titles, C >= 1 strings.
-      rows: each a sequence of C cells, formatted with ``str`` (round numbers before passing them).
+      rows: each a sequence of C cells, formatted with ``str`` (round numbers before passing them);
+        a ``|`` in a cell is escaped.
       align: one letter per column, ``l``, ``r`` or ``c``; default: the first column left, the others
         right.
 
@@ -25,7 +26,7 @@ def markdown_table(
 
     Raises:
       ValueError: if a row does not have C cells, ``align`` has the wrong length or an unknown letter,
-        or a cell contains ``|`` or a line break.
+        or a cell contains a line break.
     """
     ncols = len(header)
     if ncols < 1:
@@ -36,11 +37,11 @@ def markdown_table(
     rule = {"l": ":--", "r": "--:", "c": ":-:"}
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule[a] for a in align) + " |"]
     for i, row in enumerate(rows):
-        cells = [str(c) for c in row]
+        cells = [str(c).replace("|", "\\|") for c in row]
         if len(cells) != ncols:
             raise ValueError(f"rows[{i}] must have {ncols} cells like the header, got {len(cells)}")
         for c in cells:
-            if "|" in c or "\n" in c:
-                raise ValueError(f"rows[{i}] has a cell with '|' or a line break: {c!r}")
+            if "\n" in c:
+                raise ValueError(f"rows[{i}] has a cell with a line break: {c!r}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
