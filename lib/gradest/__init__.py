@@ -13,6 +13,7 @@ from gradest import (
     plotting,
     problems,
     tables,
+    variance_reduction,
 )
 from gradest.baseline_variance import (
     ScoreMoments,
@@ -80,6 +81,16 @@ from gradest.relax import (
 )
 from gradest.straight_through_estimators import bernoulli_straight_through
 from gradest.tables import markdown_table
+from gradest.variance_reduction import (
+    antithetic_pathwise,
+    antithetic_score_function,
+    effective_sample_size,
+    importance_score_function,
+    random_digital_shift,
+    rqmc_pathwise,
+    rqmc_score_function,
+    sum_and_sample,
+)
 
 __version__ = "0.1.0"
 
@@ -100,6 +111,8 @@ __all__ = [
     "ScoreMoments",
     "ScoreTerms",
     "UnbiasednessReport",
+    "antithetic_pathwise",
+    "antithetic_score_function",
     "baseline_variance",
     "batch_mean",
     "bernoulli_quadratic",
@@ -109,6 +122,7 @@ __all__ = [
     "control_variates",
     "diagnostics",
     "distributions",
+    "effective_sample_size",
     "estimate_and_variance_grad",
     "estimator_stats",
     "estimators",
@@ -122,6 +136,7 @@ __all__ = [
     "gumbel_max",
     "gumbel_softmax",
     "gumbel_top_k",
+    "importance_score_function",
     "markdown_table",
     "measure_valued",
     "moving_average_init",
@@ -134,12 +149,15 @@ __all__ = [
     "pathwise",
     "plotting",
     "problems",
+    "random_digital_shift",
     "rebar",
     "relax",
     "relaxation_noise",
     "relaxed_input",
     "repeat_estimates",
     "rloo",
+    "rqmc_pathwise",
+    "rqmc_score_function",
     "sample_gumbel",
     "score_function",
     "score_function_surrogate",
@@ -147,10 +165,12 @@ __all__ = [
     "score_moments",
     "score_terms",
     "straight_through",
+    "sum_and_sample",
     "summarize",
     "tables",
     "unbiasedness_check",
     "variance_at_baseline",
+    "variance_reduction",
     "with_control_variate",
     "z_scores",
 ]
