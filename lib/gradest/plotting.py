@@ -32,7 +32,7 @@ OKABE_ITO: dict[str, str] = {
 
 #: Width of the content column, in inches.
 COLUMN_WIDTH = 7.3
-#: Resolution figures are drawn at, in dots per inch: twice the pixels of the column.
+#: Resolution of figures in dots per inch, twice the pixels of the column.
 DPI = 200
 
 #: The smallest font size, in points, of any text in a figure (tick labels, legends).
