@@ -174,6 +174,16 @@ class TestNotebook:
 
 
 @pytest.mark.parametrize("path", sorted(BOOK.glob("*.md")) + NOTEBOOKS, ids=lambda p: p.name)
+def test_cross_references_are_labels_not_typed_numbers(path):
+    """Chapters are numbered by the table of contents: prose links them, it never types a number."""
+    text = markdown(load(path)) if path.suffix == ".ipynb" else path.read_text()
+    typed = re.findall(r"\b(?:[Cc]hapters?|[Ff]igures?|[Ee]xercises?|[Ss]ections?) \d+\b", text)
+    assert not typed, f"hand-written numbers {typed[:3]}: use {{doc}}, {{numref}} or {{ref}}"
+    bare = re.findall(r"\{doc\}`[^`<]*`", text)
+    assert not bare, f"{bare[:2]} prints the whole title mid-sentence: give {{doc}} explicit text"
+
+
+@pytest.mark.parametrize("path", sorted(BOOK.glob("*.md")) + NOTEBOOKS, ids=lambda p: p.name)
 def test_citations_exist_and_papers_are_not_bare_links(path):
     text = markdown(load(path)) if path.suffix == ".ipynb" else path.read_text()
     for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text):
