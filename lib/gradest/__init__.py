@@ -15,6 +15,7 @@ from gradest import (
     tables,
     variance_reduction,
 )
+from gradest.arm import arm, disarm
 from gradest.baseline_variance import (
     ScoreMoments,
     normal_quadrature,
@@ -61,6 +62,7 @@ from gradest.distributions import (
 )
 from gradest.estimators import pathwise, score_function, score_function_surrogate
 from gradest.gumbel import gumbel_max, gumbel_softmax, gumbel_top_k, sample_gumbel, straight_through
+from gradest.gumbel_rao import conditional_gumbel, gumbel_rao, straight_through_expectation
 from gradest.measure_valued import measure_valued
 from gradest.problems import (
     Problem,
@@ -91,6 +93,8 @@ from gradest.variance_reduction import (
     rqmc_score_function,
     sum_and_sample,
 )
+from gradest.unordered_set import unordered_set, unordered_set_weights
+from gradest.vimco import vimco, vimco_learning_signals, vimco_surrogate
 
 __version__ = "0.1.0"
 
@@ -113,14 +117,17 @@ __all__ = [
     "UnbiasednessReport",
     "antithetic_pathwise",
     "antithetic_score_function",
+    "arm",
     "baseline_variance",
     "batch_mean",
     "bernoulli_quadratic",
     "bernoulli_straight_through",
     "categorical_table",
+    "conditional_gumbel",
     "constant",
     "control_variates",
     "diagnostics",
+    "disarm",
     "distributions",
     "effective_sample_size",
     "estimate_and_variance_grad",
@@ -134,6 +141,7 @@ __all__ = [
     "group_normalized_advantages",
     "gumbel",
     "gumbel_max",
+    "gumbel_rao",
     "gumbel_softmax",
     "gumbel_top_k",
     "importance_score_function",
@@ -165,12 +173,18 @@ __all__ = [
     "score_moments",
     "score_terms",
     "straight_through",
+    "straight_through_expectation",
     "sum_and_sample",
     "summarize",
     "tables",
     "unbiasedness_check",
+    "unordered_set",
+    "unordered_set_weights",
     "variance_at_baseline",
     "variance_reduction",
+    "vimco",
+    "vimco_learning_signals",
+    "vimco_surrogate",
     "with_control_variate",
     "z_scores",
 ]
