@@ -64,6 +64,7 @@ from gradest.estimators import pathwise, score_function, score_function_surrogat
 from gradest.gumbel import gumbel_max, gumbel_softmax, gumbel_top_k, sample_gumbel, straight_through
 from gradest.gumbel_rao import conditional_gumbel, gumbel_rao, straight_through_expectation
 from gradest.measure_valued import measure_valued
+from gradest.nets import mlp_apply, mlp_init
 from gradest.problems import (
     Problem,
     bernoulli_quadratic,
@@ -147,6 +148,8 @@ __all__ = [
     "importance_score_function",
     "markdown_table",
     "measure_valued",
+    "mlp_apply",
+    "mlp_init",
     "moving_average_init",
     "moving_average_update",
     "moving_average_value",
