@@ -344,4 +344,70 @@ def train_policy(grad_fn, key, num_steps, num_samples, learning_rate):
     return theta
 """,
     ),
+    # Assignment 5: control variates with a known mean.
+    WrongAnswer(
+        "a5_control_variates",
+        "q1",
+        "the control variate added instead of subtracted",
+        ("test_q1_small_exact_example", "test_q1_exact_on_given_samples"),
+        """
+def cv_estimate(fx, hx, h_mean, c):
+    return float(np.mean(np.asarray(fx) + c * (np.asarray(hx) - h_mean)))
+""",
+    ),
+    WrongAnswer(
+        "a5_control_variates",
+        "q1",
+        "the known mean left out: f - c h",
+        ("test_q1_small_exact_example", "test_q1_exact_on_given_samples"),
+        """
+def cv_estimate(fx, hx, h_mean, c):
+    return float(np.mean(np.asarray(fx) - c * np.asarray(hx)))
+""",
+    ),
+    WrongAnswer(
+        "a5_control_variates",
+        "q2",
+        "the ratio inverted: Var(h) / Cov(f, h)",
+        ("test_q2_small_exact_example", "test_q2_exact_on_given_samples"),
+        """
+def optimal_coefficient(fx, hx):
+    fx, hx = np.asarray(fx, dtype=np.float64), np.asarray(hx, dtype=np.float64)
+    return float(np.var(hx) / np.mean((fx - fx.mean()) * (hx - hx.mean())))
+""",
+    ),
+    WrongAnswer(
+        "a5_control_variates",
+        "q2",
+        "divided by Var(f) instead of Var(h)",
+        ("test_q2_small_exact_example", "test_q2_exact_on_given_samples"),
+        """
+def optimal_coefficient(fx, hx):
+    fx, hx = np.asarray(fx, dtype=np.float64), np.asarray(hx, dtype=np.float64)
+    return float(np.mean((fx - fx.mean()) * (hx - hx.mean())) / np.var(fx))
+""",
+    ),
+    WrongAnswer(
+        "a5_control_variates",
+        "q3",
+        "the sample mean of h in place of its known mean (the correction vanishes)",
+        ("test_q3_linear_cost_is_exact", "test_q3_unbiased_and_lower_variance"),
+        """
+def cv_mean_estimate(f, eps):
+    x = np.asarray(eps, dtype=np.float64)
+    fx = np.asarray(f(x), dtype=np.float64)
+    return cv_estimate(fx, x, float(x.mean()), optimal_coefficient(fx, x))
+""",
+    ),
+    WrongAnswer(
+        "a5_control_variates",
+        "q3",
+        "the coefficient fixed at 1 instead of c*",
+        ("test_q3_linear_cost_is_exact",),
+        """
+def cv_mean_estimate(f, eps):
+    x = np.asarray(eps, dtype=np.float64)
+    return cv_estimate(np.asarray(f(x), dtype=np.float64), x, 0.0, 1.0)
+""",
+    ),
 ]
