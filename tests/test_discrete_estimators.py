@@ -157,7 +157,9 @@ def test_rloo_formula_on_a_set_without_replacement_fails():
 
 
 def test_unordered_set_of_every_possible_category_is_the_exact_gradient():
-    estimate = gradest.unordered_set(TABLE.f, TABLE.dist, TABLE.params, jax.random.key(0), 5)
+    estimate = jax.jit(lambda k: gradest.unordered_set(TABLE.f, TABLE.dist, TABLE.params, k, 5))(
+        jax.random.key(0)
+    )
     np.testing.assert_allclose(estimate["logits"], TABLE.exact_grad()["logits"], atol=1e-5)
 
 
@@ -246,21 +248,24 @@ def test_gumbel_rao_with_unconditional_noise_fails():
 
 
 def test_straight_through_expectation_matches_quadrature_and_the_estimators_on_four_categories():
-    for tau in (0.5, 2.0):
-        exact = straight_through_mean_by_quadrature(tau)
-        by_enumeration = gradest.straight_through_expectation(
-            squared_cost_2, CATEGORICAL, LOGITS_2, jax.random.key(7), 200_000, temperature=tau
+    # At τ = 2 the conditional Jacobian varies little: 50 000 draws per category pin the mean to
+    # about 2e-4 (τ = 0.5 is checked against the same quadrature through gumbel_rao above).
+    by_enumeration = jax.jit(
+        lambda k: gradest.straight_through_expectation(
+            squared_cost_2, CATEGORICAL, LOGITS_2, k, 50_000, temperature=2.0
         )
-        np.testing.assert_allclose(by_enumeration["logits"], exact["logits"], rtol=0.01, atol=2e-3)
+    )(jax.random.key(7))
+    exact = straight_through_mean_by_quadrature(2.0)
+    np.testing.assert_allclose(by_enumeration["logits"], exact["logits"], rtol=0.01, atol=1e-3)
     costs = jnp.array([1.0, -1.0, 2.0, 0.5])
     params = {"logits": jnp.array([0.2, -0.3, 0.5, -jnp.inf])}
 
     def f(y, _p):
         return (y @ costs) ** 2
 
-    expected = gradest.straight_through_expectation(
-        f, CATEGORICAL, params, jax.random.key(8), 100_000, temperature=0.5
-    )
+    expected = jax.jit(
+        lambda k: gradest.straight_through_expectation(f, CATEGORICAL, params, k, 50_000, temperature=0.5)
+    )(jax.random.key(8))
     report = check(
         lambda k: gradest.gumbel_rao(f, CATEGORICAL, params, k, 2, temperature=0.5, num_conditional=4),
         expected,
