@@ -74,6 +74,7 @@ from gradest.problems import (
     gaussian_quadratic,
     gaussian_threshold,
 )
+from gradest.quadrature import logistic_expectation
 from gradest.relax import (
     RelaxNoise,
     estimate_and_variance_grad,
@@ -146,6 +147,7 @@ __all__ = [
     "gumbel_softmax",
     "gumbel_top_k",
     "importance_score_function",
+    "logistic_expectation",
     "markdown_table",
     "measure_valued",
     "mlp_apply",
