@@ -4,6 +4,8 @@ The library of the book *Gradients Through Randomness*. Everything public is re-
 """
 
 from gradest import control_variates, diagnostics, distributions, estimators, gumbel, plotting, problems
+from gradest import types as types
+from gradest._validation import checked
 from gradest.control_variates import (
     MovingAverageState,
     ScoreTerms,
@@ -60,6 +62,7 @@ from gradest.relax import (
     relaxation_noise,
     relaxed_input,
 )
+from gradest.types import Distribution, PyTree
 
 __version__ = "0.1.0"
 
@@ -68,12 +71,14 @@ __all__ = [
     "Beta",
     "Categorical",
     "Dirichlet",
+    "Distribution",
     "EstimatorStats",
     "Gamma",
     "Gumbel",
     "MovingAverageState",
     "Normal",
     "Problem",
+    "PyTree",
     "RelaxNoise",
     "RelaxedBernoulli",
     "RelaxedCategorical",
@@ -82,6 +87,7 @@ __all__ = [
     "batch_mean",
     "bernoulli_quadratic",
     "categorical_table",
+    "checked",
     "constant",
     "control_variates",
     "diagnostics",
@@ -120,6 +126,7 @@ __all__ = [
     "score_terms",
     "straight_through",
     "summarize",
+    "types",
     "unbiasedness_check",
     "with_control_variate",
     "z_scores",

@@ -44,7 +44,7 @@ def is_concrete(x: Any) -> bool:
     return not isinstance(x, jax.core.Tracer)
 
 
-def _require(ok: Any, message: str, **values: Any) -> None:
+def require(ok: Any, message: str, **values: Any) -> None:
     """Stage a value check on traced arrays: a no-op unless run under :func:`checked`.
 
     ``message`` may name ``{value}`` fields filled from ``values`` (arrays) when the check fails.
@@ -121,7 +121,7 @@ def _values(arr: Any) -> np.ndarray | None:
 def check_not_nan(name: str, arr: jax.Array) -> None:
     values = _values(arr)
     if values is None:
-        _require(~jnp.isnan(arr).any(), f"{name} contains NaN")
+        require(~jnp.isnan(arr).any(), f"{name} contains NaN")
     elif np.isnan(values).any():
         raise ValueError(f"{name} contains NaN")
 
@@ -129,7 +129,7 @@ def check_not_nan(name: str, arr: jax.Array) -> None:
 def check_finite(name: str, arr: jax.Array) -> None:
     values = _values(arr)
     if values is None:
-        _require(jnp.isfinite(arr).all(), f"{name} must be finite (no NaN or inf)")
+        require(jnp.isfinite(arr).all(), f"{name} must be finite (no NaN or inf)")
     elif not np.isfinite(values).all():
         raise ValueError(f"{name} must be finite (no NaN or inf)")
 
@@ -151,10 +151,8 @@ def check_positive(name: str, arr: jax.Array, minimum: float | None = None) -> N
     rule = f">= {lower:.4g}" if minimum is not None else f"> 0 and >= {lower:.4g} (the smallest normal float)"
     values = _values(arr)
     if values is None:
-        _require((arr >= lower).all(), f"{name} must be {rule}, got min {{m}}", m=jnp.min(arr))
-    elif not (values > 0).all():
-        raise ValueError(f"{name} must be > 0, got min {values.min():.4g}")
-    elif not (values >= lower).all():
+        require((arr >= lower).all(), f"{name} must be {rule}, got min {{m}}", m=jnp.min(arr))
+    elif not ((values > 0) & (values >= lower)).all():
         raise ValueError(f"{name} must be {rule}, got min {values.min():.4g}")
 
 
@@ -162,7 +160,7 @@ def check_in_unit_interval(name: str, arr: jax.Array) -> None:
     check_not_nan(name, arr)
     values = _values(arr)
     if values is None:
-        _require(((arr >= 0) & (arr <= 1)).all(), f"{name} must lie in [0, 1]")
+        require(((arr >= 0) & (arr <= 1)).all(), f"{name} must lie in [0, 1]")
     elif not ((values >= 0) & (values <= 1)).all():
         raise ValueError(f"{name} must lie in [0, 1], got values in [{values.min():.4g}, {values.max():.4g}]")
 
@@ -177,9 +175,9 @@ def check_logits(name: str, arr: jax.Array, *, min_ndim: int = 0) -> None:
     check_not_nan(name, arr)
     values = _values(arr)
     if values is None:
-        _require(~(arr == jnp.inf).any(), f"{name} must not contain +inf")
+        require(~(arr == jnp.inf).any(), f"{name} must not contain +inf")
         if min_ndim >= 1:
-            _require(
+            require(
                 ~(arr == -jnp.inf).all(axis=-1).any(),
                 f"{name} must have at least one finite logit per variable (last axis)",
             )
@@ -198,7 +196,7 @@ def check_simplex(name: str, arr: jax.Array, *, atol: float = 1e-5) -> None:
     values = _values(arr)
     rule = f"{name} must sum to 1 over the last axis (the simplex)"
     if values is None:
-        _require((jnp.abs(arr.sum(-1) - 1) < atol).all(), rule)
+        require((jnp.abs(arr.sum(-1) - 1) < atol).all(), rule)
     elif not (np.abs(values.sum(-1) - 1) < atol).all():
         raise ValueError(f"{rule}, got sums in [{values.sum(-1).min():.6g}, {values.sum(-1).max():.6g}]")
 

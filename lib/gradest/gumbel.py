@@ -27,15 +27,36 @@ from gradest import _validation as v
 def _check_logits(logits: Any) -> jax.Array:
     arr = v.as_float_array("logits", logits)
     v.check_logits("logits", arr, min_ndim=1)
-    if v.is_concrete(arr) and (np.asarray(arr) == -np.inf).all(axis=-1).any():
-        raise ValueError("logits must have at least one finite entry per variable (last axis)")
     return arr
 
 
-def _check_temperature(temperature: Any) -> jax.Array:
-    tau = v.as_float_array("temperature", temperature)
-    v.check_positive("temperature", tau)
+def _check_temperature(temperature: Any, logits: jax.Array) -> jax.Array:
+    """τ > 0 (normal float), one per variable: it broadcasts against ``batch_shape + (1,)``."""
+    tau = v.check_temperature("temperature", temperature, scalar=False)
+    per_variable = (*logits.shape[:-1], 1)
+    try:
+        ok = jnp.broadcast_shapes(tau.shape, per_variable) == per_variable
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"temperature must be a scalar or one value per variable, broadcasting against "
+            f"batch_shape + (1,) = {per_variable}, got shape {tau.shape}"
+        )
     return tau
+
+
+def _relaxed_softmax(perturbed: jax.Array, tau: jax.Array) -> jax.Array:
+    """softmax(perturbed / τ) over the last axis, also where the quotient overflows.
+
+    Rows in which a huge logit over a tiny τ gives +inf are recomputed from
+    ``perturbed - max(perturbed)`` (<= 0, so the quotient cannot overflow); every other row is
+    computed exactly as written.
+    """
+    scaled = perturbed / tau
+    overflow = jnp.any(scaled == jnp.inf, axis=-1, keepdims=True)
+    shifted = (perturbed - jnp.max(perturbed, axis=-1, keepdims=True)) / tau
+    return jax.nn.softmax(jnp.where(overflow, shifted, scaled), axis=-1)
 
 
 def sample_gumbel(key: jax.Array, shape: Any = (), dtype: Any = jnp.float32) -> jax.Array:
@@ -124,7 +145,9 @@ def gumbel_top_k(logits: Any, key: jax.Array, k: int, sample_shape: Any = ()) ->
 
     Raises:
       ValueError: if ``k`` exceeds the number of categories with non-zero probability, or as
-        :func:`gumbel_max`.
+        :func:`gumbel_max`. Under ``jit`` the logits are not known: a draw past the categories
+        with non-zero probability is returned as index ``-1`` (never a ``-inf`` category), and
+        :func:`gradest.checked` raises the ValueError.
       TypeError: if ``k`` is not an int, or as :func:`gumbel_max`.
     """
     logits = _check_logits(logits)
@@ -133,14 +156,16 @@ def gumbel_top_k(logits: Any, key: jax.Array, k: int, sample_shape: Any = ()) ->
     sample_shape = v.check_shape("sample_shape", sample_shape)
     if k > logits.shape[-1]:
         raise ValueError(f"k must be <= the number of categories {logits.shape[-1]}, got {k}")
+    rule = "k must be <= the number of categories with non-zero probability"
     if v.is_concrete(logits):
         support = int(np.isfinite(np.asarray(logits)).sum(axis=-1).min())
         if k > support:
-            raise ValueError(
-                f"k must be <= the number of categories with non-zero probability ({support}), got {k}"
-            )
-    _, indices = jax.lax.top_k(_perturbed(jax.lax.stop_gradient(logits), key, sample_shape), k)
-    return indices
+            raise ValueError(f"{rule} ({support}), got {k}")
+    else:
+        v.require(jnp.isfinite(logits).sum(axis=-1).min() >= k, f"{rule}, got {k}")
+    values, indices = jax.lax.top_k(_perturbed(jax.lax.stop_gradient(logits), key, sample_shape), k)
+    # A -inf perturbed logit is a category that cannot be drawn: mark it rather than return it.
+    return jnp.where(values == -jnp.inf, -1, indices)
 
 
 def gumbel_softmax(logits: Any, key: jax.Array, temperature: Any, sample_shape: Any = ()) -> jax.Array:
@@ -158,8 +183,10 @@ def gumbel_softmax(logits: Any, key: jax.Array, temperature: Any, sample_shape: 
       logits: shape ``batch_shape + (K,)``; ``-inf`` gives a coordinate that is exactly 0 with a
         zero (not NaN) gradient.
       key: a ``jax.random`` key.
-      temperature: τ > 0, a scalar or an array broadcasting against ``batch_shape + (1,)``; may
-        be traced (an annealing schedule inside ``jit``/``scan``).
+      temperature: τ > 0 and >= the smallest normal float, a scalar or one value per variable
+        (an array broadcasting against ``batch_shape + (1,)``, never one per category); may be
+        traced (an annealing schedule inside ``jit``/``scan``). Huge logits over a tiny τ do
+        not overflow: the result is then the one-hot vector of the largest perturbed logit.
       sample_shape: leading shape of independent draws (tuple of ints, or one int).
 
     Returns:
@@ -167,14 +194,15 @@ def gumbel_softmax(logits: Any, key: jax.Array, temperature: Any, sample_shape: 
       last-axis row sums to 1).
 
     Raises:
-      ValueError: if ``temperature`` is not > 0 (or NaN/inf), or as :func:`gumbel_max`.
+      ValueError: if ``temperature`` is not > 0 (or NaN/inf, subnormal, or of a shape that is not
+        one value per variable), or as :func:`gumbel_max`.
       TypeError: as :func:`gumbel_max`.
     """
     logits = _check_logits(logits)
     v.check_key("key", key)
-    tau = _check_temperature(temperature)
+    tau = _check_temperature(temperature, logits)
     sample_shape = v.check_shape("sample_shape", sample_shape)
-    return jax.nn.softmax(_perturbed(logits, key, sample_shape) / tau, axis=-1)
+    return _relaxed_softmax(_perturbed(logits, key, sample_shape), tau)
 
 
 def straight_through(logits: Any, key: jax.Array, temperature: Any, sample_shape: Any = ()) -> jax.Array:
@@ -202,10 +230,10 @@ def straight_through(logits: Any, key: jax.Array, temperature: Any, sample_shape
     """
     logits = _check_logits(logits)
     v.check_key("key", key)
-    tau = _check_temperature(temperature)
+    tau = _check_temperature(temperature, logits)
     sample_shape = v.check_shape("sample_shape", sample_shape)
     perturbed = _perturbed(logits, key, sample_shape)
-    soft = jax.nn.softmax(perturbed / tau, axis=-1)
+    soft = _relaxed_softmax(perturbed, tau)
     hard = jax.nn.one_hot(jnp.argmax(perturbed, axis=-1), logits.shape[-1], dtype=soft.dtype)
     # soft - sg(soft) is exactly 0.0 in floating point, so the value is exactly one-hot.
     return jax.lax.stop_gradient(hard) + (soft - jax.lax.stop_gradient(soft))
