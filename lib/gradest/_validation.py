@@ -337,12 +337,20 @@ def check_cost_values(name: str, values: jax.Array, num_samples: int) -> None:
         raise ValueError(f"{name} must return a scalar for one sample, got shape {shape[1:]}")
 
 
-def check_common(f: Any, dist: Any, params: Any, key: Any, num_samples: Any) -> Params:
-    """The prologue of every estimator ``(f, dist, params, key, num_samples)``; returns checked params."""
+def check_common(
+    f: Any, dist: Any, params: Any, key: Any, num_samples: Any, *, rsample: bool = False
+) -> Params:
+    """The prologue of every estimator ``(f, dist, params, key, num_samples)``; returns checked params.
+
+    With ``rsample``, the parameters are checked for the reparameterized sampler (a family may
+    accept a narrower range there, e.g. Beta concentrations >= 0.05) through ``check_rsample``.
+    """
     check_callable("f", f)
     check_distribution("dist", dist)
     check_key("key", key)
     check_positive_int("num_samples", num_samples)
+    if rsample and hasattr(dist, "check_rsample"):
+        return dist.check_rsample(params)
     return dist.check(params)
 
 

@@ -64,6 +64,12 @@ class _Family:
         v.check_key("key", key)
         return p, v.check_shape("sample_shape", sample_shape) + self._batch_shape(p)
 
+    def check_rsample(self, params: Params) -> Params:
+        """:meth:`check`, and the conditions of the reparameterized sampler (used by ``pathwise``)."""
+        p = self.check(params)
+        self._check_rsample(p)
+        return p
+
     def _check_rsample(self, p: Params) -> None:
         """Extra conditions of the reparameterized sampler (none by default)."""
 

@@ -187,7 +187,7 @@ def pathwise(
       TypeError: if ``dist`` has no reparameterized sampler, or as :func:`score_function`.
       ValueError: as :func:`score_function`.
     """
-    checked = v.check_common(f, dist, params, key, num_samples)
+    checked = v.check_common(f, dist, params, key, num_samples, rsample=True)
     if not getattr(dist, "has_rsample", False):
         raise TypeError(
             f"dist {type(dist).__name__} has no reparameterized sampler (has_rsample is False); "
