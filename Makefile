@@ -52,6 +52,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests scripts book assignments _ext
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/pytest tests -m "not browser" -n 2 -q

@@ -283,7 +283,7 @@ def check_params(
 def check_same_structure(name: str, tree: Any, reference: Any, reference_name: str) -> None:
     """``tree`` must have the pytree structure and leaf shapes of ``reference``."""
     tree_def, ref_def = jax.tree.structure(tree), jax.tree.structure(reference)
-    if tree_def != ref_def:
+    if tree_def != ref_def:  # type: ignore[operator]
         raise ValueError(f"{name} must have the structure of {reference_name}: {tree_def} != {ref_def}")
     for leaf, ref in zip(jax.tree.leaves(tree), jax.tree.leaves(reference), strict=True):
         if jnp.shape(leaf) != jnp.shape(ref):

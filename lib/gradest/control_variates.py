@@ -420,7 +420,7 @@ def with_control_variate(estimates: Any, controls: Any, control_mean: Any, *, co
     v.check_same_structure("control_mean", control_mean, one, "one estimate")
     if coefficient is None:
         c = optimal_coefficient(estimates, controls)
-    elif jax.tree.structure(coefficient) == jax.tree.structure(one):
+    elif jax.tree.structure(coefficient) == jax.tree.structure(one):  # type: ignore[operator]
         c = coefficient
     elif not isinstance(coefficient, dict | list | tuple) and np.ndim(coefficient) == 0:
         c = jax.tree.map(lambda _: v.as_float_array("coefficient", coefficient), one)

@@ -383,7 +383,7 @@ def estimate_and_variance_grad(estimator: Callable[[Any], Any], cv_params: Any) 
     v.check_callable("estimator", estimator)
     v.check_floating_tree("cv_params", cv_params)
 
-    def squared_norm(psi: Any) -> tuple[jax.Array, Any]:
+    def squared_norm(psi: Any) -> tuple[Any, Any]:
         estimate = estimator(psi)
         return sum(jnp.sum(leaf**2) for leaf in jax.tree.leaves(estimate)), estimate
 
