@@ -7,7 +7,7 @@ argument, the rule and the bad value. Where the checks run:
 * **types and shapes** (a callable, a key, an int ``num_samples``, the shape a cost returns) are
   static: they raise eagerly *and* while tracing under ``jit``/``vmap``/``grad``;
 * **values** (finite, > 0, on the simplex) raise eagerly on concrete arrays. On traced values they
-  are staged as :func:`jax.experimental.checkify.debug_check`, which costs nothing and does
+  are staged as ``jax.experimental.checkify.debug_check``, which costs nothing and does
   nothing unless the computation is wrapped in :func:`checked`; then the same messages raise,
   as ``ValueError``, inside ``jit`` and ``vmap``.
 
@@ -411,7 +411,7 @@ def checked(fn: Callable[..., T]) -> Callable[..., T]:
 
     Outside this wrapper, value checks inside ``jit``/``vmap`` are skipped (the values are not
     known while tracing). ``checked(fn)`` functionalises them with
-    :func:`jax.experimental.checkify.checkify`, runs ``fn`` and raises the first failed check as a
+    ``jax.experimental.checkify.checkify``, runs ``fn`` and raises the first failed check as a
     ``ValueError`` with the message the eager check would give. Put ``jit`` and ``vmap`` *inside*:
     ``gradest.checked(jax.jit(fn))(...)``. Valid inputs give exactly the same result as ``fn``.
 

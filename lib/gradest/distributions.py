@@ -39,7 +39,7 @@ MIN_RSAMPLE_CONCENTRATION = 0.05
 class _Family:
     """Shared plumbing: the parameter check, the sampling prologue and the support mask, once.
 
-    A family declares ``arg_constraints`` (one :class:`gradest._validation.Constraint` per
+    A family declares ``arg_constraints`` (one ``gradest._validation.Constraint`` per
     parameter) and ``param_sets`` (the accepted key sets), and implements ``_rsample_n`` or
     ``_sample_n`` and ``_log_prob`` on checked parameters with the full output shape.
     """
@@ -65,7 +65,7 @@ class _Family:
         return p, v.check_shape("sample_shape", sample_shape) + self._batch_shape(p)
 
     def check_rsample(self, params: Params) -> Params:
-        """:meth:`check`, and the conditions of the reparameterized sampler (used by ``pathwise``)."""
+        """``check``, and the conditions of the reparameterized sampler (used by ``pathwise``)."""
         p = self.check(params)
         self._check_rsample(p)
         return p
@@ -361,9 +361,9 @@ class RelaxedBernoulli(_Family):
 
     ``log_prob`` is ``-inf`` outside the open interval (0, 1). At small τ a float32 sample often
     rounds to exactly 0.0 or 1.0 (for :math:`|\eta + \ell| > 17\tau`, say), where the density is
-    not representable: work in logit space instead, with :meth:`rsample_logit` (the logit
-    :math:`y = (\eta + \ell)/\tau`, with ``sigmoid(y)`` equal to :meth:`rsample` for the same key)
-    and :meth:`log_prob_logit`, :math:`\log p(y) = \log\tau + \eta - \tau y
+    not representable: work in logit space instead, with ``rsample_logit`` (the logit
+    :math:`y = (\eta + \ell)/\tau`, with ``sigmoid(y)`` equal to ``rsample`` for the same key)
+    and ``log_prob_logit``, :math:`\log p(y) = \log\tau + \eta - \tau y
     - 2\log(1 + e^{\eta - \tau y})`, finite for every finite y.
     """
 
@@ -386,7 +386,7 @@ class RelaxedBernoulli(_Family):
         return jax.nn.sigmoid(self._logit_n(p, key, shape))
 
     def rsample_logit(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        r"""The logit :math:`y = (\eta + \ell)/\tau` of a sample (``sigmoid(y)`` is :meth:`rsample`)."""
+        r"""The logit :math:`y = (\eta + \ell)/\tau` of a sample (``sigmoid(y)`` is ``rsample``)."""
         p, shape = self._prologue(params, key, sample_shape)
         return self._logit_n(p, key, shape)
 
@@ -459,7 +459,7 @@ class Beta(_Family):
     :cite:p:`figurnov2018implicit`. The ratio is formed from log-Gamma samples,
     :math:`x = \operatorname{sigmoid}(\log G_a - \log G_b)`, so that small concentrations (whose Gamma samples
     underflow to 0) do not give 0/0. ``rsample`` (the pathwise gradient) needs concentrations
-    >= :data:`MIN_RSAMPLE_CONCENTRATION` (0.05): below it the float32 implicit gradient is
+    >= ``MIN_RSAMPLE_CONCENTRATION`` (0.05): below it the float32 implicit gradient is
     biased, so it raises; ``sample`` and ``log_prob`` (the score function) accept any
     concentration > 0. ``log_prob`` is ``-inf`` outside the open interval (0, 1).
     """
@@ -504,7 +504,7 @@ class Dirichlet(_Family):
 
     reparameterized through the implicit gradients of the Gamma samples
     :cite:p:`figurnov2018implicit`, normalised in log space (a softmax of log-Gamma samples).
-    ``rsample`` needs concentrations >= :data:`MIN_RSAMPLE_CONCENTRATION` (0.05), as
+    ``rsample`` needs concentrations >= ``MIN_RSAMPLE_CONCENTRATION`` (0.05), as
     :class:`Beta`; ``log_prob`` is ``-inf`` off the simplex (a negative coordinate, or coordinates
     that do not sum to 1 within 1e-3).
     """

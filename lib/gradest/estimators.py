@@ -138,7 +138,7 @@ def score_function(
     Raises:
       As :func:`score_function_surrogate`; ValueError if ``batch_size`` does not divide
       ``num_samples``, or if the samples would need more than
-      :data:`gradest._validation.MEMORY_LIMIT_BYTES` of temporaries (the message names
+      ``gradest._validation.MEMORY_LIMIT_BYTES`` of temporaries (the message names
       ``num_samples`` and the estimate: pass ``batch_size=``).
     """
     checked = v.check_common(f, dist, params, key, num_samples)
