@@ -327,6 +327,12 @@ ROWS = [
         ValueError,
         "temperature must be a scalar or one value per variable",
     ),
+    Row(
+        "softmax-overflow",
+        lambda: gs.gumbel_softmax(jnp.array([1e30, 0.0]), KEY, 1e-10),
+        ValueError,
+        "logits and temperature: (max |finite logit| + 16) / temperature must be <=",
+    ),
     Row("softmax-temp-nan", lambda: gs.gumbel_softmax(LOGITS3, KEY, jnp.nan), ValueError, "temperature"),
     Row(
         "straight-through-temp-inf",

@@ -46,17 +46,18 @@ def _check_temperature(temperature: Any, logits: jax.Array) -> jax.Array:
     return tau
 
 
-def _relaxed_softmax(perturbed: jax.Array, tau: jax.Array) -> jax.Array:
-    """softmax(perturbed / τ) over the last axis, also where the quotient overflows.
-
-    Rows in which a huge logit over a tiny τ gives +inf are recomputed from
-    ``perturbed - max(perturbed)`` (<= 0, so the quotient cannot overflow); every other row is
-    computed exactly as written.
-    """
-    scaled = perturbed / tau
-    overflow = jnp.any(scaled == jnp.inf, axis=-1, keepdims=True)
-    shifted = (perturbed - jnp.max(perturbed, axis=-1, keepdims=True)) / tau
-    return jax.nn.softmax(jnp.where(overflow, shifted, scaled), axis=-1)
+def _check_no_overflow(logits: jax.Array, tau: jax.Array) -> None:
+    """``(logits + g) / τ`` must stay finite (|g| < 16 in float32): else the softmax is NaN."""
+    limit = float(jnp.finfo(logits.dtype).max)
+    rule = f"(max |finite logit| + 16) / temperature must be <= {limit:.3g} (else softmax overflows)"
+    if v.is_concrete(logits) and v.is_concrete(tau):
+        values = np.asarray(logits)
+        largest = (float(np.abs(values[np.isfinite(values)]).max()) + 16.0) / float(np.min(np.asarray(tau)))
+        if not largest <= limit:
+            raise ValueError(f"logits and temperature: {rule}, got {largest:.3g}")
+    else:
+        size = jnp.max(jnp.where(jnp.isfinite(logits), jnp.abs(logits), 0.0))
+        v.require((size + 16.0) / jnp.min(tau) <= limit, f"logits and temperature: {rule}")
 
 
 def sample_gumbel(key: jax.Array, shape: Any = (), dtype: Any = jnp.float32) -> jax.Array:
@@ -185,8 +186,9 @@ def gumbel_softmax(logits: Any, key: jax.Array, temperature: Any, sample_shape: 
       key: a ``jax.random`` key.
       temperature: τ > 0 and >= the smallest normal float, a scalar or one value per variable
         (an array broadcasting against ``batch_shape + (1,)``, never one per category); may be
-        traced (an annealing schedule inside ``jit``/``scan``). Huge logits over a tiny τ do
-        not overflow: the result is then the one-hot vector of the largest perturbed logit.
+        traced (an annealing schedule inside ``jit``/``scan``). The quotient must stay finite:
+        (max |finite logit| + 16) / τ <= 3.4e38 in float32, else a ``ValueError`` gives the
+        range (checked eagerly, and under ``jit`` in :func:`gradest.checked`).
       sample_shape: leading shape of independent draws (tuple of ints, or one int).
 
     Returns:
@@ -195,14 +197,15 @@ def gumbel_softmax(logits: Any, key: jax.Array, temperature: Any, sample_shape: 
 
     Raises:
       ValueError: if ``temperature`` is not > 0 (or NaN/inf, subnormal, or of a shape that is not
-        one value per variable), or as :func:`gumbel_max`.
+        one value per variable), if logits / temperature overflows, or as :func:`gumbel_max`.
       TypeError: as :func:`gumbel_max`.
     """
     logits = _check_logits(logits)
     v.check_key("key", key)
     tau = _check_temperature(temperature, logits)
+    _check_no_overflow(logits, tau)
     sample_shape = v.check_shape("sample_shape", sample_shape)
-    return _relaxed_softmax(_perturbed(logits, key, sample_shape), tau)
+    return jax.nn.softmax(_perturbed(logits, key, sample_shape) / tau, axis=-1)
 
 
 def straight_through(logits: Any, key: jax.Array, temperature: Any, sample_shape: Any = ()) -> jax.Array:
@@ -231,9 +234,10 @@ def straight_through(logits: Any, key: jax.Array, temperature: Any, sample_shape
     logits = _check_logits(logits)
     v.check_key("key", key)
     tau = _check_temperature(temperature, logits)
+    _check_no_overflow(logits, tau)
     sample_shape = v.check_shape("sample_shape", sample_shape)
     perturbed = _perturbed(logits, key, sample_shape)
-    soft = _relaxed_softmax(perturbed, tau)
+    soft = jax.nn.softmax(perturbed / tau, axis=-1)
     hard = jax.nn.one_hot(jnp.argmax(perturbed, axis=-1), logits.shape[-1], dtype=soft.dtype)
     # soft - sg(soft) is exactly 0.0 in floating point, so the value is exactly one-hot.
     return jax.lax.stop_gradient(hard) + (soft - jax.lax.stop_gradient(soft))
