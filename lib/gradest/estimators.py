@@ -127,19 +127,22 @@ def score_function(
     :cite:p:`williams1992simple,glynn1990likelihood`. The baseline b leaves it unbiased when b does
     not depend on the sample it multiplies.
 
-    Args: as :func:`score_function_surrogate`, and
-      batch_size: ``None`` (all N samples at once) or a divisor of N: evaluate N / batch_size
-        batches of this many samples one after another and average them, bounding memory. A
-        baseline computed from the batch (:func:`gradest.control_variates.rloo`) sees one batch.
+    Args:
+      f, dist, params, key, num_samples, baseline: as :func:`score_function_surrogate`.
+      batch_size: ``None`` (all N samples at once) or a divisor of N, which evaluates
+        N / batch_size batches of this many samples one after another and averages them,
+        bounding memory. A baseline computed from the batch (such as
+        :func:`gradest.control_variates.rloo`) sees one batch.
 
     Returns:
       A pytree shaped like ``params``: the gradient estimate.
 
     Raises:
-      As :func:`score_function_surrogate`; ValueError if ``batch_size`` does not divide
-      ``num_samples``, or if the samples would need more than
-      ``gradest._validation.MEMORY_LIMIT_BYTES`` of temporaries (the message names
-      ``num_samples`` and the estimate: pass ``batch_size=``).
+      TypeError: as :func:`score_function_surrogate`.
+      ValueError: as :func:`score_function_surrogate`; also if ``batch_size`` does not divide
+        ``num_samples``, or if the samples would need more than
+        ``gradest._validation.MEMORY_LIMIT_BYTES`` of temporaries (the message names
+        ``num_samples`` and the estimate, and suggests ``batch_size=``).
     """
     checked = v.check_common(f, dist, params, key, num_samples)
     size = v.check_batch_size(num_samples, batch_size)

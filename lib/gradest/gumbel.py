@@ -187,7 +187,7 @@ def gumbel_softmax(logits: Any, key: jax.Array, temperature: Any, sample_shape: 
       temperature: τ > 0 and >= the smallest normal float, a scalar or one value per variable
         (an array broadcasting against ``batch_shape + (1,)``, never one per category); may be
         traced (an annealing schedule inside ``jit``/``scan``). The quotient must stay finite:
-        (max |finite logit| + 16) / τ <= 3.4e38 in float32, else a ``ValueError`` gives the
+        ``(max abs(finite logit) + 16) / τ <= 3.4e38`` in float32, else a ``ValueError`` gives the
         range (checked eagerly, and under ``jit`` in :func:`gradest.checked`).
       sample_shape: leading shape of independent draws (tuple of ints, or one int).
 
