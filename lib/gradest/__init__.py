@@ -15,6 +15,8 @@ from gradest import (
     tables,
     variance_reduction,
 )
+from gradest import types as types
+from gradest._validation import checked
 from gradest.arm import arm, disarm
 from gradest.baseline_variance import (
     ScoreMoments,
@@ -85,6 +87,8 @@ from gradest.relax import (
 )
 from gradest.straight_through_estimators import bernoulli_straight_through
 from gradest.tables import markdown_table
+from gradest.types import Distribution, PyTree
+from gradest.unordered_set import unordered_set, unordered_set_weights
 from gradest.variance_reduction import (
     antithetic_pathwise,
     antithetic_score_function,
@@ -95,7 +99,6 @@ from gradest.variance_reduction import (
     rqmc_score_function,
     sum_and_sample,
 )
-from gradest.unordered_set import unordered_set, unordered_set_weights
 from gradest.vimco import vimco, vimco_learning_signals, vimco_surrogate
 
 __version__ = "0.1.0"
@@ -105,12 +108,14 @@ __all__ = [
     "Beta",
     "Categorical",
     "Dirichlet",
+    "Distribution",
     "EstimatorStats",
     "Gamma",
     "Gumbel",
     "MovingAverageState",
     "Normal",
     "Problem",
+    "PyTree",
     "RelaxNoise",
     "RelaxedBernoulli",
     "RelaxedCategorical",
@@ -125,6 +130,7 @@ __all__ = [
     "bernoulli_quadratic",
     "bernoulli_straight_through",
     "categorical_table",
+    "checked",
     "conditional_gumbel",
     "constant",
     "control_variates",
@@ -182,6 +188,7 @@ __all__ = [
     "sum_and_sample",
     "summarize",
     "tables",
+    "types",
     "unbiasedness_check",
     "unordered_set",
     "unordered_set_weights",

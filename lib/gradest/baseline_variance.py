@@ -132,7 +132,8 @@ def variance_at_baseline(moments: ScoreMoments, baseline: Any) -> Any:
     Returns:
       The variance, shaped like the parameters (broadcast against ``baseline``).
     """
-    if jax.tree.structure(baseline) != jax.tree.structure(moments.s2):
+    # PyTreeDef supports != at run time; its stub does not declare it.
+    if jax.tree.structure(baseline) != jax.tree.structure(moments.s2):  # type: ignore[operator]
         baseline = jax.tree.map(lambda _: jnp.asarray(baseline), moments.s2)
     return jax.tree.map(
         lambda f2s2, fs2, s2, fs, b: f2s2 - 2 * b * fs2 + b**2 * s2 - fs**2,

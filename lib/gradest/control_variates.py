@@ -22,7 +22,6 @@ Two kinds of functions live here:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -30,10 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gradest import _validation as v
-from gradest.distributions import Params
-from gradest.estimators import Cost, _check_common
-
-Baseline = Callable[[jax.Array], jax.Array]
+from gradest.types import Baseline, Cost, Distribution, Params
 
 
 def _check_f_values(f_values: Any, minimum: int = 1) -> jax.Array:
@@ -65,7 +61,7 @@ def constant(value: Any) -> Baseline:
     b = v.as_float_array("value", value)
     if b.ndim != 0:
         raise ValueError(f"value must be a scalar, got shape {b.shape}")
-    v.check_finite("value", b)
+    v.check_baseline_constant("value", b)
 
     def baseline(f_values: jax.Array) -> jax.Array:
         return jnp.broadcast_to(b, jnp.shape(f_values)).astype(jnp.result_type(f_values))
@@ -271,7 +267,7 @@ class ScoreTerms(NamedTuple):
     pathwise: Any
 
 
-def score_terms(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int) -> ScoreTerms:
+def score_terms(f: Cost, dist: Distribution, params: Params, key: jax.Array, num_samples: int) -> ScoreTerms:
     r"""Samples, costs, per-sample scores and the pathwise term, for baselines that need scores.
 
     .. math:: x_i\sim p_\phi,\quad f_i = f(x_i,\phi),\quad s_i = \nabla_\phi\log p_\phi(x_i),\quad
@@ -295,9 +291,10 @@ def score_terms(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples:
     Raises:
       TypeError, ValueError: as :func:`gradest.estimators.score_function`.
     """
-    params = _check_common(f, dist, params, key, num_samples)
+    params = v.check_common(f, dist, params, key, num_samples)
     x = dist.sample(params, key, (num_samples,))
     f_values = jax.lax.stop_gradient(jax.vmap(f, in_axes=(0, None))(x, params))
+    v.check_cost_values("f", f_values, num_samples)
 
     def log_p(p: Params, xi: jax.Array) -> jax.Array:
         return jnp.sum(dist.log_prob(p, xi))
@@ -309,7 +306,7 @@ def score_terms(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples:
 
 def optimal_baseline_score_function(
     f: Cost,
-    dist: Any,
+    dist: Distribution,
     params: Params,
     key: jax.Array,
     num_samples: int,
@@ -335,7 +332,8 @@ def optimal_baseline_score_function(
       dist: a distribution with ``sample`` and ``log_prob``.
       params: the distribution's parameters, a pytree.
       key: a ``jax.random`` key.
-      num_samples: N >= 2 with ``leave_one_out`` (the default), N >= 1 otherwise.
+      num_samples: N >= 2 (with N = 1 the leave-one-out baseline has no other sample, and the
+        full-batch baseline equals the cost, so the estimate would be exactly 0).
       leave_one_out: whether sample i is excluded from its own baseline.
 
     Returns:
@@ -345,7 +343,7 @@ def optimal_baseline_score_function(
       ValueError: if ``num_samples`` is too small, or as :func:`gradest.estimators.score_function`.
       TypeError: as :func:`gradest.estimators.score_function`.
     """
-    v.check_positive_int("num_samples", num_samples, minimum=2 if leave_one_out else 1)
+    v.check_positive_int("num_samples", num_samples, minimum=2)
     terms = score_terms(f, dist, params, key, num_samples)
     fv = terms.f_values
 
@@ -422,7 +420,7 @@ def with_control_variate(estimates: Any, controls: Any, control_mean: Any, *, co
     v.check_same_structure("control_mean", control_mean, one, "one estimate")
     if coefficient is None:
         c = optimal_coefficient(estimates, controls)
-    elif jax.tree.structure(coefficient) == jax.tree.structure(one):
+    elif jax.tree.structure(coefficient) == jax.tree.structure(one):  # type: ignore[operator]
         c = coefficient
     elif not isinstance(coefficient, dict | list | tuple) and np.ndim(coefficient) == 0:
         c = jax.tree.map(lambda _: v.as_float_array("coefficient", coefficient), one)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -29,55 +29,90 @@ import numpy as np
 
 from gradest import _validation as v
 from gradest import gumbel as _gumbel
+from gradest.types import Params
 
-Params = dict[str, Any]
+# Beta and Dirichlet pathwise gradients are unbiased in float32 from this concentration up; below
+# it the implicit gradient of the log-Gamma sample underflows (a measured range, see the tests).
+MIN_RSAMPLE_CONCENTRATION = 0.05
 
 
 class _Family:
-    """Shared plumbing: every public method validates its parameters first."""
+    """Shared plumbing: the parameter check, the sampling prologue and the support mask, once.
+
+    A family declares ``arg_constraints`` (one ``gradest._validation.Constraint`` per
+    parameter) and ``param_sets`` (the accepted key sets), and implements ``_rsample_n`` or
+    ``_sample_n`` and ``_log_prob`` on checked parameters with the full output shape.
+    """
 
     has_rsample = False
+    arg_constraints: ClassVar[dict[str, v.Constraint]] = {}
+    param_sets: ClassVar[tuple[tuple[str, ...], ...]] = ()
 
-    def check(self, params: Params) -> Params:  # pragma: no cover - every family overrides
-        raise NotImplementedError
+    def check(self, params: Params) -> Params:
+        """Validated floating parameters (raises ``TypeError``/``ValueError`` naming the argument)."""
+        return v.check_params(params, self.arg_constraints, self.param_sets)
 
     def batch_shape(self, params: Params) -> tuple[int, ...]:
-        return jnp.broadcast_shapes(*(jnp.shape(a) for a in self.check(params).values()))
+        return self._batch_shape(self.check(params))
+
+    def _batch_shape(self, p: Params) -> tuple[int, ...]:
+        shapes = (jnp.shape(a)[: jnp.ndim(a) - self.arg_constraints[k].event_ndim] for k, a in p.items())
+        return jnp.broadcast_shapes(*shapes)
+
+    def _prologue(self, params: Params, key: jax.Array, sample_shape: Any) -> tuple[Params, tuple[int, ...]]:
+        p = self.check(params)
+        v.check_key("key", key)
+        return p, v.check_shape("sample_shape", sample_shape) + self._batch_shape(p)
+
+    def check_rsample(self, params: Params) -> Params:
+        """``check``, and the conditions of the reparameterized sampler (used by ``pathwise``)."""
+        p = self.check(params)
+        self._check_rsample(p)
+        return p
+
+    def _check_rsample(self, p: Params) -> None:
+        """Extra conditions of the reparameterized sampler (none by default)."""
 
     def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        raise TypeError(
-            f"{type(self).__name__} has no reparameterized sampler; use a score-function estimator"
-        )
+        """A reparameterized sample of shape ``sample_shape + batch_shape``, differentiable in params."""
+        if not self.has_rsample:
+            raise TypeError(
+                f"{type(self).__name__} has no reparameterized sampler; use a score-function estimator"
+            )
+        p, shape = self._prologue(params, key, sample_shape)
+        self._check_rsample(p)
+        return self._rsample_n(p, key, shape)
 
     def sample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        """A sample through which no gradient flows (families without ``rsample`` override this)."""
-        return jax.lax.stop_gradient(self.rsample(params, key, sample_shape))
+        """A sample of shape ``sample_shape + batch_shape`` through which no gradient flows."""
+        p, shape = self._prologue(params, key, sample_shape)
+        return self._sample_n(p, key, shape)
+
+    def log_prob(self, params: Params, x: Any) -> jax.Array:
+        """Log-probability (density) of each variable; ``-inf`` outside the support."""
+        return self._log_prob(self.check(params), x)
+
+    def _rsample_n(self, p: Params, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        raise NotImplementedError  # pragma: no cover - families with has_rsample implement it
+
+    def _sample_n(self, p: Params, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        return jax.lax.stop_gradient(self._rsample_n(p, key, shape))
+
+    def _log_prob(self, p: Params, x: Any) -> jax.Array:
+        raise NotImplementedError  # pragma: no cover - every family implements it
 
 
-def _checked_pair(params: Params, names: tuple[str, str], *, first_positive: bool = True) -> Params:
-    """Two parameters that broadcast to one batch shape; the second (and optionally the first) > 0."""
-    v.check_params_keys("params", params, (names,))
-    arrays = {name: v.as_float_array(f"params['{name}']", params[name]) for name in names}
-    first, second = (arrays[name] for name in names)
-    if first_positive:
-        v.check_positive(f"params['{names[0]}']", first)
-    else:
-        v.check_finite(f"params['{names[0]}']", first)
-    v.check_positive(f"params['{names[1]}']", second)
-    try:
-        jnp.broadcast_shapes(first.shape, second.shape)
-    except ValueError:
-        raise ValueError(
-            f"params['{names[0]}'] and params['{names[1]}'] must broadcast, got {first.shape} and "
-            f"{second.shape}"
-        ) from None
-    return arrays
+def _outside(support: jax.Array, log_p: jax.Array) -> jax.Array:
+    """``log_p`` where ``support`` holds, ``-inf`` elsewhere (out-of-support values never wrap)."""
+    return jnp.where(support, log_p, -jnp.inf)
 
 
 class _LocationScale(_Family):
     """x = loc + scale · ε with ε from a fixed standard distribution: reparameterized by design."""
 
     has_rsample = True
+    arg_constraints: ClassVar[dict[str, v.Constraint]] = {"loc": v.real, "scale": v.positive}
+    param_sets = (("loc", "scale"),)
 
     def _standard_sample(self, key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
         raise NotImplementedError  # pragma: no cover - every family overrides
@@ -85,18 +120,11 @@ class _LocationScale(_Family):
     def _standard_log_prob(self, z: jax.Array) -> jax.Array:
         raise NotImplementedError  # pragma: no cover - every family overrides
 
-    def check(self, params: Params) -> Params:
-        return _checked_pair(params, ("loc", "scale"), first_positive=False)
-
-    def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        p = self.check(params)
-        v.check_key("key", key)
-        shape = v.check_shape("sample_shape", sample_shape) + self.batch_shape(p)
+    def _rsample_n(self, p: Params, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
         eps = self._standard_sample(key, shape, jnp.result_type(p["loc"], p["scale"]))
         return p["loc"] + p["scale"] * eps
 
-    def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
-        p = self.check(params)
+    def _log_prob(self, p: Params, x: Any) -> jax.Array:
         return self._standard_log_prob((x - p["loc"]) / p["scale"]) - jnp.log(p["scale"])
 
 
@@ -126,34 +154,39 @@ class Bernoulli(_Family):
     :math:`\log p(b) = b\,\eta - \log(1 + e^{\eta})`; with probabilities,
     :math:`\log p(b) = b\log\theta + (1-b)\log(1-\theta)`, θ ∈ [0, 1]. Gradients are taken with
     respect to whichever parameter is given. Samples are floats 0.0 / 1.0.
+
+    Logits may be ±inf (a point mass: log-probability 0 for the certain outcome, ``-inf`` for the
+    other); probabilities may be exactly 0 or 1, but then the score :math:`\nabla\log p` of the
+    outcome that never occurs is infinite and a score-function estimate cannot see the gradient
+    at the boundary: keep θ in (0, 1) for gradients. ``log_prob`` of a value other than 0 or 1 is
+    ``-inf``.
     """
 
-    def check(self, params: Params) -> Params:
-        kind = v.check_params_keys("params", params, (("logits",), ("probs",)))
-        arr = v.as_float_array(f"params['{kind}']", params[kind])
-        if kind == "logits":
-            v.check_not_nan("params['logits']", arr)
-        else:
-            v.check_in_unit_interval("params['probs']", arr)
-        return {kind: arr}
+    arg_constraints: ClassVar[dict[str, v.Constraint]] = {"logits": v.extended_real, "probs": v.unit_interval}
+    param_sets = (("logits",), ("probs",))
 
     def probs(self, params: Params) -> jax.Array:
-        p = self.check(params)
+        return self._probs(self.check(params))
+
+    def _probs(self, p: Params) -> jax.Array:
         return jax.nn.sigmoid(p["logits"]) if "logits" in p else p["probs"]
 
-    def sample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        v.check_key("key", key)
-        theta = jax.lax.stop_gradient(self.probs(params))
-        shape = v.check_shape("sample_shape", sample_shape) + theta.shape
+    def _sample_n(self, p: Params, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        theta = jax.lax.stop_gradient(self._probs(p))
         return jax.random.bernoulli(key, theta, shape).astype(theta.dtype)
 
-    def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
-        p = self.check(params)
+    def _log_prob(self, p: Params, x: Any) -> jax.Array:
+        x = jnp.asarray(x)
+        support = (x == 0) | (x == 1)
         if "logits" in p:
-            return x * p["logits"] - jax.nn.softplus(p["logits"])
+            eta = p["logits"]
+            log_p = x * eta - jax.nn.softplus(eta)
+            # An infinite logit gives inf - inf above; the certain outcome has log-probability 0.
+            point_mass = jnp.where((x == 1) == (eta > 0), 0.0, -jnp.inf)
+            return _outside(support, jnp.where(jnp.isinf(eta), point_mass, log_p))
         theta = p["probs"]
         # Select before the log so that θ ∈ {0, 1} gives finite gradients for outcomes that occur.
-        return jnp.log(jnp.where(x == 1, theta, 1 - theta))
+        return _outside(support, jnp.log(jnp.where(x == 1, theta, 1 - theta)))
 
 
 @dataclass(frozen=True)
@@ -165,32 +198,21 @@ class Categorical(_Family):
     zero-probability category: it is never sampled and its log-probability and gradients stay
     finite for every category that can be sampled. Probabilities must lie on the simplex (sum to 1
     within 1e-5). Samples are integer category indices of shape ``sample_shape + batch_shape``.
+    ``log_prob`` of anything but an integer in {0, …, K−1} (−1, K, 2.5) is ``-inf``: an index
+    never wraps around to another category.
     """
 
-    def check(self, params: Params) -> Params:
-        kind = v.check_params_keys("params", params, (("logits",), ("probs",)))
-        arr = v.as_float_array(f"params['{kind}']", params[kind])
-        if kind == "logits":
-            v.check_logits("params['logits']", arr, min_ndim=1)
-            if v.is_concrete(arr) and (np.asarray(arr) == -np.inf).all(axis=-1).any():
-                raise ValueError("params['logits'] must have at least one finite logit per variable")
-        else:
-            if arr.ndim < 1:
-                raise ValueError(f"params['probs'] must have a category axis, got shape {arr.shape}")
-            v.check_in_unit_interval("params['probs']", arr)
-            if v.is_concrete(arr) and not (np.abs(np.asarray(arr).sum(-1) - 1) < 1e-5).all():
-                raise ValueError("params['probs'] must sum to 1 over the last axis (the simplex)")
-        return {kind: arr}
-
-    def batch_shape(self, params: Params) -> tuple[int, ...]:
-        return jnp.shape(next(iter(self.check(params).values())))[:-1]
+    arg_constraints: ClassVar[dict[str, v.Constraint]] = {"logits": v.category_logits, "probs": v.simplex}
+    param_sets = (("logits",), ("probs",))
 
     def num_categories(self, params: Params) -> int:
         return jnp.shape(next(iter(self.check(params).values())))[-1]
 
     def log_probs(self, params: Params) -> jax.Array:
         """Log-probability of every category, shape ``batch_shape + (K,)``."""
-        p = self.check(params)
+        return self._log_probs(self.check(params))
+
+    def _log_probs(self, p: Params) -> jax.Array:
         if "logits" in p:
             return jax.nn.log_softmax(p["logits"], axis=-1)
         return jnp.log(p["probs"])
@@ -199,15 +221,18 @@ class Categorical(_Family):
         p = self.check(params)
         return jax.nn.softmax(p["logits"], axis=-1) if "logits" in p else p["probs"]
 
-    def sample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        v.check_key("key", key)
-        logits = jax.lax.stop_gradient(self.log_probs(params))
-        shape = v.check_shape("sample_shape", sample_shape) + logits.shape[:-1]
+    def _sample_n(self, p: Params, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        logits = jax.lax.stop_gradient(self._log_probs(p))
         return jax.random.categorical(key, logits, axis=-1, shape=shape)
 
-    def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
-        p = self.check(params)
-        index = jnp.asarray(x)[..., None].astype(jnp.int32)
+    def _log_prob(self, p: Params, x: Any) -> jax.Array:
+        x = jnp.asarray(x)
+        num = next(iter(p.values())).shape[-1]
+        support = (x >= 0) & (x < num) & (x == jnp.round(x))
+        return _outside(support, self._gather(p, jnp.where(support, x, 0)))
+
+    def _gather(self, p: Params, x: jax.Array) -> jax.Array:
+        index = x[..., None].astype(jnp.int32)
         # Gather before taking the log: log(0) on a category that was not drawn would send
         # 0 * inf = NaN into the gradient.
         if "probs" in p:
@@ -236,6 +261,11 @@ class Gumbel(_LocationScale):
         return -(z + jnp.exp(-z))
 
 
+def _on_simplex(x: jax.Array, atol: float = 1e-3) -> jax.Array:
+    """Whether each last-axis row of ``x`` is a point of the simplex (non-negative, sums to 1)."""
+    return (x >= 0).all(axis=-1) & (jnp.abs(jnp.sum(x, axis=-1) - 1) <= atol)
+
+
 def _static_temperature(temperature: Any) -> float:
     """The temperature of a relaxed family: a concrete number > 0, static under ``jit``."""
     if isinstance(temperature, jax.core.Tracer):
@@ -251,6 +281,12 @@ def _static_temperature(temperature: Any) -> float:
         raise TypeError(f"temperature must be a real number, got {temperature!r}") from None
     if not (math.isfinite(tau) and tau > 0):
         raise ValueError(f"temperature must be a finite number > 0, got {tau}")
+    tiny = float(np.finfo(np.float32).tiny)
+    if tau < tiny:
+        raise ValueError(
+            f"temperature must be >= {tiny:.4g} (the smallest normal float32; smaller values "
+            f"underflow), got {tau:.4g}"
+        )
     return tau
 
 
@@ -279,22 +315,18 @@ class RelaxedCategorical(_Family):
 
     has_rsample = True
 
+    arg_constraints: ClassVar[dict[str, v.Constraint]] = {"logits": v.category_logits}
+    param_sets = (("logits",),)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "temperature", _static_temperature(self.temperature))
 
-    def check(self, params: Params) -> Params:
-        v.check_params_keys("params", params, (("logits",),))
-        return Categorical().check(params)
-
-    def batch_shape(self, params: Params) -> tuple[int, ...]:
-        return jnp.shape(self.check(params)["logits"])[:-1]
-
-    def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        p = self.check(params)
+    def _rsample_n(self, p: Params, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        sample_shape = shape[: len(shape) - (p["logits"].ndim - 1)]
         return _gumbel.gumbel_softmax(p["logits"], key, self.temperature, sample_shape)
 
-    def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
-        logits = self.check(params)["logits"]
+    def _log_prob(self, p: Params, x: Any) -> jax.Array:
+        logits = p["logits"]
         tau = self.temperature
         x = jnp.asarray(x)
         support = jnp.broadcast_to(jnp.isfinite(logits), jnp.broadcast_shapes(x.shape, logits.shape))
@@ -303,12 +335,13 @@ class RelaxedCategorical(_Family):
         eta = jnp.where(support, logits, 0.0)
         num = jnp.sum(support, axis=-1).astype(log_x.dtype)
         terms = jnp.where(support, eta - tau * log_x, -jnp.inf)
-        return (
+        log_p = (
             jax.lax.lgamma(num)
             + (num - 1) * math.log(tau)
             + jnp.sum(jnp.where(support, eta - (tau + 1) * log_x, 0.0), axis=-1)
             - num * jax.nn.logsumexp(terms, axis=-1)
         )
+        return _outside(_on_simplex(x), log_p)
 
 
 @dataclass(frozen=True)
@@ -325,39 +358,57 @@ class RelaxedBernoulli(_Family):
        - 2\log\big(e^{\eta - \tau\log x} + e^{-\tau\log(1-x)}\big).
 
     Logits must be finite: an infinite logit is a point mass at 0 or 1, which has no density.
+
+    ``log_prob`` is ``-inf`` outside the open interval (0, 1). At small τ a float32 sample often
+    rounds to exactly 0.0 or 1.0 (for :math:`|\eta + \ell| > 17\tau`, say), where the density is
+    not representable: work in logit space instead, with ``rsample_logit`` (the logit
+    :math:`y = (\eta + \ell)/\tau`, with ``sigmoid(y)`` equal to ``rsample`` for the same key)
+    and ``log_prob_logit``, :math:`\log p(y) = \log\tau + \eta - \tau y
+    - 2\log(1 + e^{\eta - \tau y})`, finite for every finite y.
     """
 
     temperature: float
 
     has_rsample = True
+    arg_constraints: ClassVar[dict[str, v.Constraint]] = {"logits": v.finite_logits}
+    param_sets = (("logits",),)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "temperature", _static_temperature(self.temperature))
 
-    def check(self, params: Params) -> Params:
-        v.check_params_keys("params", params, (("logits",),))
-        logits = v.as_float_array("params['logits']", params["logits"])
-        v.check_finite("params['logits']", logits)
-        return {"logits": logits}
-
-    def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        logits = self.check(params)["logits"]
-        v.check_key("key", key)
-        shape = v.check_shape("sample_shape", sample_shape) + logits.shape
+    def _logit_n(self, p: Params, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        logits = p["logits"]
         u = jax.random.uniform(key, shape, logits.dtype, minval=jnp.finfo(logits.dtype).tiny, maxval=1.0)
         noise = jnp.log(u) - jnp.log1p(-u)
-        return jax.nn.sigmoid((logits + noise) / self.temperature)
+        return (logits + noise) / self.temperature
 
-    def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
+    def _rsample_n(self, p: Params, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        return jax.nn.sigmoid(self._logit_n(p, key, shape))
+
+    def rsample_logit(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
+        r"""The logit :math:`y = (\eta + \ell)/\tau` of a sample (``sigmoid(y)`` is ``rsample``)."""
+        p, shape = self._prologue(params, key, sample_shape)
+        return self._logit_n(p, key, shape)
+
+    def log_prob_logit(self, params: Params, y: Any) -> jax.Array:
+        """Log-density of the logit ``y`` of a sample: finite for every finite y, at every τ."""
         eta = self.check(params)["logits"]
         tau = self.temperature
+        u = eta - tau * jnp.asarray(y)
+        return math.log(tau) + u - 2 * jax.nn.softplus(u)
+
+    def _log_prob(self, p: Params, x: Any) -> jax.Array:
+        eta = p["logits"]
+        tau = self.temperature
+        x = jnp.asarray(x)
         log_x, log_1mx = jnp.log(x), jnp.log1p(-x)
-        return (
+        log_p = (
             math.log(tau)
             + eta
             - (tau + 1) * (log_x + log_1mx)
             - 2 * jnp.logaddexp(eta - tau * log_x, -tau * log_1mx)
         )
+        return _outside((x > 0) & (x < 1), log_p)
 
 
 @dataclass(frozen=True)
@@ -378,22 +429,19 @@ class Gamma(_Family):
     """
 
     has_rsample = True
+    arg_constraints: ClassVar[dict[str, v.Constraint]] = {"concentration": v.positive, "rate": v.positive}
+    param_sets = (("concentration", "rate"),)
 
-    def check(self, params: Params) -> Params:
-        return _checked_pair(params, ("concentration", "rate"))
-
-    def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        p = self.check(params)
-        v.check_key("key", key)
-        shape = v.check_shape("sample_shape", sample_shape) + self.batch_shape(p)
+    def _rsample_n(self, p: Params, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
         dtype = jnp.result_type(p["concentration"], p["rate"])
         alpha = jnp.broadcast_to(p["concentration"], shape)
         return jax.random.gamma(key, alpha, shape, dtype=dtype) / p["rate"]
 
-    def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
-        p = self.check(params)
+    def _log_prob(self, p: Params, x: Any) -> jax.Array:
         alpha, rate = p["concentration"], p["rate"]
-        return alpha * jnp.log(rate) + (alpha - 1) * jnp.log(x) - rate * x - jax.scipy.special.gammaln(alpha)
+        x = jnp.asarray(x)
+        log_p = alpha * jnp.log(rate) + (alpha - 1) * jnp.log(x) - rate * x - jax.scipy.special.gammaln(alpha)
+        return _outside(x > 0, log_p)
 
 
 @dataclass(frozen=True)
@@ -410,28 +458,35 @@ class Beta(_Family):
     reparameterized through the implicit gradients of the two Gamma samples
     :cite:p:`figurnov2018implicit`. The ratio is formed from log-Gamma samples,
     :math:`x = \operatorname{sigmoid}(\log G_a - \log G_b)`, so that small concentrations (whose Gamma samples
-    underflow to 0) do not give 0/0.
+    underflow to 0) do not give 0/0. ``rsample`` (the pathwise gradient) needs concentrations
+    >= ``MIN_RSAMPLE_CONCENTRATION`` (0.05): below it the float32 implicit gradient is
+    biased, so it raises; ``sample`` and ``log_prob`` (the score function) accept any
+    concentration > 0. ``log_prob`` is ``-inf`` outside the open interval (0, 1).
     """
 
     has_rsample = True
+    arg_constraints: ClassVar[dict[str, v.Constraint]] = {
+        "concentration1": v.positive,
+        "concentration0": v.positive,
+    }
+    param_sets = (("concentration1", "concentration0"),)
 
-    def check(self, params: Params) -> Params:
-        return _checked_pair(params, ("concentration1", "concentration0"))
+    def _check_rsample(self, p: Params) -> None:
+        for name, arr in p.items():
+            v.check_positive(f"params['{name}']", arr, MIN_RSAMPLE_CONCENTRATION)
 
-    def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        p = self.check(params)
-        v.check_key("key", key)
-        shape = v.check_shape("sample_shape", sample_shape) + self.batch_shape(p)
+    def _rsample_n(self, p: Params, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
         dtype = jnp.result_type(p["concentration1"], p["concentration0"])
         key_a, key_b = jax.random.split(key)
         log_a = jax.random.loggamma(key_a, jnp.broadcast_to(p["concentration1"], shape), shape, dtype=dtype)
         log_b = jax.random.loggamma(key_b, jnp.broadcast_to(p["concentration0"], shape), shape, dtype=dtype)
         return jax.nn.sigmoid(log_a - log_b)
 
-    def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
-        p = self.check(params)
+    def _log_prob(self, p: Params, x: Any) -> jax.Array:
         a, b = p["concentration1"], p["concentration0"]
-        return (a - 1) * jnp.log(x) + (b - 1) * jnp.log1p(-x) - jax.scipy.special.betaln(a, b)
+        x = jnp.asarray(x)
+        log_p = (a - 1) * jnp.log(x) + (b - 1) * jnp.log1p(-x) - jax.scipy.special.betaln(a, b)
+        return _outside((x > 0) & (x < 1), log_p)
 
 
 @dataclass(frozen=True)
@@ -449,35 +504,33 @@ class Dirichlet(_Family):
 
     reparameterized through the implicit gradients of the Gamma samples
     :cite:p:`figurnov2018implicit`, normalised in log space (a softmax of log-Gamma samples).
+    ``rsample`` needs concentrations >= ``MIN_RSAMPLE_CONCENTRATION`` (0.05), as
+    :class:`Beta`; ``log_prob`` is ``-inf`` off the simplex (a negative coordinate, or coordinates
+    that do not sum to 1 within 1e-3).
     """
 
     has_rsample = True
+    arg_constraints: ClassVar[dict[str, v.Constraint]] = {
+        "concentration": v.Constraint("positive", event_ndim=1, min_event_size=2)
+    }
+    param_sets = (("concentration",),)
 
-    def check(self, params: Params) -> Params:
-        v.check_params_keys("params", params, (("concentration",),))
-        alpha = v.as_float_array("params['concentration']", params["concentration"])
-        if alpha.ndim < 1 or alpha.shape[-1] < 2:
-            raise ValueError(
-                f"params['concentration'] must have a category axis of length >= 2, got shape {alpha.shape}"
-            )
-        v.check_positive("params['concentration']", alpha)
-        return {"concentration": alpha}
+    def _check_rsample(self, p: Params) -> None:
+        v.check_positive("params['concentration']", p["concentration"], MIN_RSAMPLE_CONCENTRATION)
 
-    def batch_shape(self, params: Params) -> tuple[int, ...]:
-        return jnp.shape(self.check(params)["concentration"])[:-1]
-
-    def rsample(self, params: Params, key: jax.Array, sample_shape: Any = ()) -> jax.Array:
-        alpha = self.check(params)["concentration"]
-        v.check_key("key", key)
-        shape = v.check_shape("sample_shape", sample_shape) + alpha.shape
+    def _rsample_n(self, p: Params, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        alpha = p["concentration"]
+        shape = shape + alpha.shape[-1:]
         log_g = jax.random.loggamma(key, jnp.broadcast_to(alpha, shape), shape, dtype=alpha.dtype)
         return jax.nn.softmax(log_g, axis=-1)
 
-    def log_prob(self, params: Params, x: jax.Array) -> jax.Array:
-        alpha = self.check(params)["concentration"]
+    def _log_prob(self, p: Params, x: Any) -> jax.Array:
+        alpha = p["concentration"]
+        x = jnp.asarray(x)
         gammaln = jax.scipy.special.gammaln
-        return (
+        log_p = (
             jnp.sum((alpha - 1) * jnp.log(x), axis=-1)
             + gammaln(jnp.sum(alpha, axis=-1))
             - jnp.sum(gammaln(alpha), axis=-1)
         )
+        return _outside(_on_simplex(x) & (x > 0).all(axis=-1), log_p)

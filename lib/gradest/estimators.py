@@ -14,19 +14,13 @@ import jax
 import jax.numpy as jnp
 
 from gradest import _validation as v
-from gradest.distributions import Params
+from gradest.types import Baseline, Cost, Distribution, Params, PyTree
 
-Cost = Callable[[jax.Array, Params], jax.Array]
-Baseline = Callable[[jax.Array], jax.Array]
+__all__ = ["Baseline", "Cost", "pathwise", "score_function", "score_function_surrogate"]
 
-
-def _check_common(f: Any, dist: Any, params: Any, key: Any, num_samples: Any) -> Params:
-    v.check_callable("f", f)
-    if not (hasattr(dist, "sample") and hasattr(dist, "log_prob") and hasattr(dist, "check")):
-        raise TypeError(f"dist must be a gradest distribution, got {type(dist).__name__}")
-    v.check_key("key", key)
-    v.check_positive_int("num_samples", num_samples)
-    return dist.check(params)
+# Kept for the modules that import them from here; the checks themselves live in _validation.
+_check_common = v.check_common
+_baseline_values = v.baseline_values
 
 
 def _joint_log_prob(dist: Any, params: Params, x: jax.Array, num_samples: int) -> jax.Array:
@@ -34,18 +28,26 @@ def _joint_log_prob(dist: Any, params: Params, x: jax.Array, num_samples: int) -
     return jnp.sum(dist.log_prob(params, x).reshape(num_samples, -1), axis=1)
 
 
-def _baseline_values(baseline: Any, f_values: jax.Array) -> jax.Array:
-    if baseline is None:
-        return jnp.zeros_like(f_values)
-    if callable(baseline):
-        b = baseline(f_values)
-    else:
-        b = v.as_float_array("baseline", baseline)
-    if jnp.ndim(b) not in (0, 1) or (jnp.ndim(b) == 1 and b.shape != f_values.shape):
-        raise ValueError(
-            f"baseline must give a scalar or one value per sample {f_values.shape}, got {jnp.shape(b)}"
-        )
-    return jnp.broadcast_to(b, f_values.shape)
+def _costs(f: Cost, x: jax.Array, params: Params, num_samples: int) -> jax.Array:
+    """f on each sample, checked to be one scalar per sample (a static shape check)."""
+    values = jax.vmap(f, in_axes=(0, None))(x, params)
+    v.check_cost_values("f", values, num_samples)
+    return values
+
+
+def _batched(
+    estimate: Callable[[jax.Array, int], PyTree], key: jax.Array, num_samples: int, batch_size: int | None
+) -> PyTree:
+    """``estimate(key, N)``, or the mean of N / batch_size estimates of batch_size samples each.
+
+    With batches, one batch at a time is in memory (``jax.lax.map``); the batches use keys split
+    from ``key``, so the estimate has the same distribution as the unbatched one but other samples.
+    """
+    if batch_size is None:
+        return estimate(key, num_samples)
+    keys = jax.random.split(key, num_samples // batch_size)
+    estimates = jax.lax.map(lambda k: estimate(k, batch_size), keys)
+    return jax.tree.map(lambda g: jnp.mean(g, axis=0), estimates)
 
 
 def score_function_surrogate(
@@ -76,34 +78,42 @@ def score_function_surrogate(
       params: the distribution's parameters, a pytree.
       key: a ``jax.random`` key.
       num_samples: number of samples N, >= 1.
-      baseline: ``None``; a constant (scalar or one value per sample) that must not depend on the
-        samples; or a function ``b(f_values) -> (N,)`` of the batch of costs, such as
+      baseline: ``None``; a finite constant (scalar or one value per sample) that must not depend
+        on the samples; or a function ``b(f_values) -> (N,)`` of the batch of costs, such as
         :func:`gradest.control_variates.rloo`. The baseline never receives a gradient.
 
     Returns:
       The surrogate loss, a scalar.
 
     Raises:
-      TypeError: if ``f`` is not callable, ``dist`` is not a distribution or ``key`` is not a key.
-      ValueError: if ``num_samples < 1``, the parameters are invalid, or the baseline has the wrong
-        shape.
+      TypeError: if ``f`` is not callable, ``dist`` is not a distribution instance or ``key`` is
+        not a key.
+      ValueError: if ``num_samples < 1``, the parameters are invalid, ``f`` does not return a
+        scalar, or the baseline is not finite or has the wrong shape.
     """
-    _check_common(f, dist, params, key, num_samples)
+    v.check_common(f, dist, params, key, num_samples)
+    return _surrogate(f, dist, params, key, num_samples, baseline)
+
+
+def _surrogate(
+    f: Cost, dist: Distribution, params: Params, key: jax.Array, num_samples: int, baseline: Any
+) -> jax.Array:
     x = dist.sample(params, key, (num_samples,))
-    f_values = jax.vmap(f, in_axes=(0, None))(x, params)
-    advantage = jax.lax.stop_gradient(f_values - _baseline_values(baseline, f_values))
+    f_values = _costs(f, x, params, num_samples)
+    advantage = jax.lax.stop_gradient(f_values - v.baseline_values(baseline, f_values))
     log_p = _joint_log_prob(dist, params, x, num_samples)
     return jnp.mean(advantage * (log_p - jax.lax.stop_gradient(log_p)) + f_values)
 
 
 def score_function(
     f: Cost,
-    dist: Any,
+    dist: Distribution,
     params: Params,
     key: jax.Array,
     num_samples: int,
     *,
     baseline: Any = None,
+    batch_size: int | None = None,
 ) -> Params:
     r"""Score-function (REINFORCE, likelihood-ratio) estimate of :math:`\nabla_\phi\mathbb E[f]`.
 
@@ -117,21 +127,40 @@ def score_function(
     :cite:p:`williams1992simple,glynn1990likelihood`. The baseline b leaves it unbiased when b does
     not depend on the sample it multiplies.
 
-    Args: as :func:`score_function_surrogate`.
+    Args:
+      f, dist, params, key, num_samples, baseline: as :func:`score_function_surrogate`.
+      batch_size: ``None`` (all N samples at once) or a divisor of N, which evaluates
+        N / batch_size batches of this many samples one after another and averages them,
+        bounding memory. A baseline computed from the batch (such as
+        :func:`gradest.control_variates.rloo`) sees one batch.
 
     Returns:
       A pytree shaped like ``params``: the gradient estimate.
 
     Raises:
-      As :func:`score_function_surrogate`.
+      TypeError: as :func:`score_function_surrogate`.
+      ValueError: as :func:`score_function_surrogate`; also if ``batch_size`` does not divide
+        ``num_samples``, or if the samples would need more than
+        ``gradest._validation.MEMORY_LIMIT_BYTES`` of temporaries (the message names
+        ``num_samples`` and the estimate, and suggests ``batch_size=``).
     """
-    checked = _check_common(f, dist, params, key, num_samples)
+    checked = v.check_common(f, dist, params, key, num_samples)
+    size = v.check_batch_size(num_samples, batch_size)
+    v.check_num_samples_memory(num_samples, checked, size)
     # Differentiate the checked (floating) parameters: jax.grad refuses integer leaves.
-    grad = jax.grad(score_function_surrogate, argnums=2)
-    return grad(f, dist, checked, key, num_samples, baseline=baseline)
+    grad = jax.grad(_surrogate, argnums=2)
+    return _batched(lambda k, n: grad(f, dist, checked, k, n, baseline), key, num_samples, size)
 
 
-def pathwise(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int) -> Params:
+def pathwise(
+    f: Cost,
+    dist: Distribution,
+    params: Params,
+    key: jax.Array,
+    num_samples: int,
+    *,
+    batch_size: int | None = None,
+) -> Params:
     r"""Pathwise (reparameterization) estimate of :math:`\nabla_\phi\mathbb E[f]`.
 
     With a sampler :math:`x = g(\phi, \varepsilon)`, :math:`\varepsilon\sim p(\varepsilon)`
@@ -152,6 +181,7 @@ def pathwise(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: in
       params: the distribution's parameters, a pytree.
       key: a ``jax.random`` key.
       num_samples: number of samples N, >= 1.
+      batch_size: as :func:`score_function`.
 
     Returns:
       A pytree shaped like ``params``.
@@ -160,17 +190,19 @@ def pathwise(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: in
       TypeError: if ``dist`` has no reparameterized sampler, or as :func:`score_function`.
       ValueError: as :func:`score_function`.
     """
-    checked = _check_common(f, dist, params, key, num_samples)
+    checked = v.check_common(f, dist, params, key, num_samples, rsample=True)
     if not getattr(dist, "has_rsample", False):
         raise TypeError(
             f"dist {type(dist).__name__} has no reparameterized sampler (has_rsample is False); "
             "use score_function"
         )
+    size = v.check_batch_size(num_samples, batch_size)
+    v.check_num_samples_memory(num_samples, checked, size)
 
-    def objective(p: Params) -> jax.Array:
-        x = dist.rsample(p, key, (num_samples,))
-        return jnp.mean(jax.vmap(f, in_axes=(0, None))(x, p))
+    def objective(p: Params, k: jax.Array, n: int) -> jax.Array:
+        x = dist.rsample(p, k, (n,))
+        return jnp.mean(_costs(f, x, p, n))
 
     # Differentiate the checked (floating) parameters: integer leaves such as ``{"scale": 1}``
     # would make ``jax.grad`` refuse the input.
-    return jax.grad(objective)(checked)
+    return _batched(lambda k, n: jax.grad(objective)(checked, k, n), key, num_samples, size)

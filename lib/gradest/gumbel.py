@@ -27,15 +27,37 @@ from gradest import _validation as v
 def _check_logits(logits: Any) -> jax.Array:
     arr = v.as_float_array("logits", logits)
     v.check_logits("logits", arr, min_ndim=1)
-    if v.is_concrete(arr) and (np.asarray(arr) == -np.inf).all(axis=-1).any():
-        raise ValueError("logits must have at least one finite entry per variable (last axis)")
     return arr
 
 
-def _check_temperature(temperature: Any) -> jax.Array:
-    tau = v.as_float_array("temperature", temperature)
-    v.check_positive("temperature", tau)
+def _check_temperature(temperature: Any, logits: jax.Array) -> jax.Array:
+    """τ > 0 (normal float), one per variable: it broadcasts against ``batch_shape + (1,)``."""
+    tau = v.check_temperature("temperature", temperature, scalar=False)
+    per_variable = (*logits.shape[:-1], 1)
+    try:
+        ok = jnp.broadcast_shapes(tau.shape, per_variable) == per_variable
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"temperature must be a scalar or one value per variable, broadcasting against "
+            f"batch_shape + (1,) = {per_variable}, got shape {tau.shape}"
+        )
     return tau
+
+
+def _check_no_overflow(logits: jax.Array, tau: jax.Array) -> None:
+    """``(logits + g) / τ`` must stay finite (|g| < 16 in float32): else the softmax is NaN."""
+    limit = float(jnp.finfo(logits.dtype).max)
+    rule = f"(max |finite logit| + 16) / temperature must be <= {limit:.3g} (else softmax overflows)"
+    if v.is_concrete(logits) and v.is_concrete(tau):
+        values = np.asarray(logits)
+        largest = (float(np.abs(values[np.isfinite(values)]).max()) + 16.0) / float(np.min(np.asarray(tau)))
+        if not largest <= limit:
+            raise ValueError(f"logits and temperature: {rule}, got {largest:.3g}")
+    else:
+        size = jnp.max(jnp.where(jnp.isfinite(logits), jnp.abs(logits), 0.0))
+        v.require((size + 16.0) / jnp.min(tau) <= limit, f"logits and temperature: {rule}")
 
 
 def sample_gumbel(key: jax.Array, shape: Any = (), dtype: Any = jnp.float32) -> jax.Array:
@@ -124,7 +146,9 @@ def gumbel_top_k(logits: Any, key: jax.Array, k: int, sample_shape: Any = ()) ->
 
     Raises:
       ValueError: if ``k`` exceeds the number of categories with non-zero probability, or as
-        :func:`gumbel_max`.
+        :func:`gumbel_max`. Under ``jit`` the logits are not known: a draw past the categories
+        with non-zero probability is returned as index ``-1`` (never a ``-inf`` category), and
+        :func:`gradest.checked` raises the ValueError.
       TypeError: if ``k`` is not an int, or as :func:`gumbel_max`.
     """
     logits = _check_logits(logits)
@@ -133,14 +157,16 @@ def gumbel_top_k(logits: Any, key: jax.Array, k: int, sample_shape: Any = ()) ->
     sample_shape = v.check_shape("sample_shape", sample_shape)
     if k > logits.shape[-1]:
         raise ValueError(f"k must be <= the number of categories {logits.shape[-1]}, got {k}")
+    rule = "k must be <= the number of categories with non-zero probability"
     if v.is_concrete(logits):
         support = int(np.isfinite(np.asarray(logits)).sum(axis=-1).min())
         if k > support:
-            raise ValueError(
-                f"k must be <= the number of categories with non-zero probability ({support}), got {k}"
-            )
-    _, indices = jax.lax.top_k(_perturbed(jax.lax.stop_gradient(logits), key, sample_shape), k)
-    return indices
+            raise ValueError(f"{rule} ({support}), got {k}")
+    else:
+        v.require(jnp.isfinite(logits).sum(axis=-1).min() >= k, f"{rule}, got {k}")
+    values, indices = jax.lax.top_k(_perturbed(jax.lax.stop_gradient(logits), key, sample_shape), k)
+    # A -inf perturbed logit is a category that cannot be drawn: mark it rather than return it.
+    return jnp.where(values == -jnp.inf, -1, indices)
 
 
 def gumbel_softmax(logits: Any, key: jax.Array, temperature: Any, sample_shape: Any = ()) -> jax.Array:
@@ -158,8 +184,11 @@ def gumbel_softmax(logits: Any, key: jax.Array, temperature: Any, sample_shape: 
       logits: shape ``batch_shape + (K,)``; ``-inf`` gives a coordinate that is exactly 0 with a
         zero (not NaN) gradient.
       key: a ``jax.random`` key.
-      temperature: τ > 0, a scalar or an array broadcasting against ``batch_shape + (1,)``; may
-        be traced (an annealing schedule inside ``jit``/``scan``).
+      temperature: τ > 0 and >= the smallest normal float, a scalar or one value per variable
+        (an array broadcasting against ``batch_shape + (1,)``, never one per category); may be
+        traced (an annealing schedule inside ``jit``/``scan``). The quotient must stay finite:
+        ``(max abs(finite logit) + 16) / τ <= 3.4e38`` in float32, else a ``ValueError`` gives the
+        range (checked eagerly, and under ``jit`` in :func:`gradest.checked`).
       sample_shape: leading shape of independent draws (tuple of ints, or one int).
 
     Returns:
@@ -167,12 +196,14 @@ def gumbel_softmax(logits: Any, key: jax.Array, temperature: Any, sample_shape: 
       last-axis row sums to 1).
 
     Raises:
-      ValueError: if ``temperature`` is not > 0 (or NaN/inf), or as :func:`gumbel_max`.
+      ValueError: if ``temperature`` is not > 0 (or NaN/inf, subnormal, or of a shape that is not
+        one value per variable), if logits / temperature overflows, or as :func:`gumbel_max`.
       TypeError: as :func:`gumbel_max`.
     """
     logits = _check_logits(logits)
     v.check_key("key", key)
-    tau = _check_temperature(temperature)
+    tau = _check_temperature(temperature, logits)
+    _check_no_overflow(logits, tau)
     sample_shape = v.check_shape("sample_shape", sample_shape)
     return jax.nn.softmax(_perturbed(logits, key, sample_shape) / tau, axis=-1)
 
@@ -202,7 +233,8 @@ def straight_through(logits: Any, key: jax.Array, temperature: Any, sample_shape
     """
     logits = _check_logits(logits)
     v.check_key("key", key)
-    tau = _check_temperature(temperature)
+    tau = _check_temperature(temperature, logits)
+    _check_no_overflow(logits, tau)
     sample_shape = v.check_shape("sample_shape", sample_shape)
     perturbed = _perturbed(logits, key, sample_shape)
     soft = jax.nn.softmax(perturbed / tau, axis=-1)

@@ -30,16 +30,14 @@ uniform variable is a standard normal.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from gradest import _validation as v
-from gradest.distributions import Normal, Params
-
-Cost = Callable[[jax.Array, Params], jax.Array]
+from gradest.distributions import Normal
+from gradest.types import Cost, Params
 
 
 def _unbroadcast(grad: jax.Array, param: jax.Array) -> jax.Array:
@@ -113,9 +111,11 @@ def measure_valued(f: Cost, dist: Any, params: Params, key: jax.Array, num_sampl
 
     Raises:
       TypeError: if ``f`` is not callable, ``dist`` is not a ``Normal`` or ``key`` is not a key.
-      ValueError: if ``num_samples < 1`` or the parameters are invalid (e.g. ``scale <= 0``).
+      ValueError: if ``num_samples < 1``, the parameters are invalid (e.g. ``scale <= 0``) or
+        ``f`` does not return a scalar.
     """
     v.check_callable("f", f)
+    v.check_distribution("dist", dist)
     if not isinstance(dist, Normal):
         raise TypeError(
             f"dist must be a gradest Normal (measure-valued gradients are implemented for the "
@@ -126,6 +126,9 @@ def measure_valued(f: Cost, dist: Any, params: Params, key: jax.Array, num_sampl
     p = dist.check(params)
     shape = (num_samples, *dist.batch_shape(p))
     dtype = jnp.result_type(p["loc"], p["scale"])
+    out = jax.eval_shape(f, jax.ShapeDtypeStruct(shape[1:], dtype), p)
+    if jnp.shape(out) != ():
+        raise ValueError(f"f must return a scalar for one sample, got shape {jnp.shape(out)}")
     k_eps, k_rayleigh, k_maxwell, k_uniform = jax.random.split(key, 4)
     noise = {
         "eps": jax.random.normal(k_eps, shape, dtype),

@@ -65,7 +65,7 @@ STYLE: dict[str, Any] = {
 
 def use_style() -> None:
     """Apply the book's style to every later figure (idempotent)."""
-    mpl.rcParams.update(STYLE)
+    mpl.rcParams.update(STYLE)  # type: ignore[arg-type]
 
 
 #: One colour and line style per estimator, used by every chapter (name -> (colour, line style, label)).

@@ -75,7 +75,7 @@ def gaussian_quadratic(k: float = 0.0, loc: Any = 1.0, scale: Any = 1.0) -> Prob
     .. math:: \mathbb E[(x-k)^2] = (\mu-k)^2 + \sigma^2,\quad
               \partial_\mu = 2(\mu-k),\quad \partial_\sigma = 2\sigma.
     """
-    k = _finite_scalar("k", k)
+    k = _finite_scalar("k", k)  # type: ignore[assignment]
 
     def expectation(p: Params) -> jax.Array:
         return jnp.sum((p["loc"] - k) ** 2 + p["scale"] ** 2)
@@ -95,7 +95,7 @@ def gaussian_exp(k: float = 1.0, loc: Any = 1.0, scale: Any = 1.0) -> Problem:
     .. math:: \mathbb E[e^{-k x^2}] = \frac{1}{\sqrt{1 + 2k\sigma^2}}
               \exp\!\left(-\frac{k\mu^2}{1 + 2k\sigma^2}\right).
     """
-    k = _finite_scalar("k", k)
+    k = _finite_scalar("k", k)  # type: ignore[assignment]
     if float(k) < 0:
         raise ValueError(f"k must be >= 0 (the expectation diverges for large negative k), got {float(k)}")
 
@@ -117,7 +117,7 @@ def gaussian_cos(k: float = 1.0, loc: Any = 1.0, scale: Any = 1.0) -> Problem:
 
     .. math:: \mathbb E[\cos kx] = \cos(k\mu)\, e^{-k^2\sigma^2/2}.
     """
-    k = _finite_scalar("k", k)
+    k = _finite_scalar("k", k)  # type: ignore[assignment]
 
     def expectation(p: Params) -> jax.Array:
         return jnp.sum(jnp.cos(k * p["loc"]) * jnp.exp(-0.5 * k**2 * p["scale"] ** 2))
@@ -136,7 +136,7 @@ def gaussian_threshold(k: float = 0.0, loc: Any = 1.0, scale: Any = 1.0) -> Prob
 
     .. math:: \mathbb E[\mathbf 1\{x>k\}] = \Phi\!\left(\frac{\mu-k}{\sigma}\right).
     """
-    k = _finite_scalar("k", k)
+    k = _finite_scalar("k", k)  # type: ignore[assignment]
 
     def expectation(p: Params) -> jax.Array:
         return jnp.sum(norm.cdf((p["loc"] - k) / p["scale"]))
@@ -156,7 +156,7 @@ def bernoulli_quadratic(t: float = 0.45, logits: Any = 0.0) -> Problem:
     .. math:: \mathbb E[(b-t)^2] = \theta(1-t)^2 + (1-\theta)t^2,\qquad
               \frac{\partial}{\partial\eta} = \theta(1-\theta)(1-2t),\quad \theta = \sigma(\eta).
     """
-    t = _finite_scalar("t", t)
+    t = _finite_scalar("t", t)  # type: ignore[assignment]
     params = Bernoulli().check({"logits": logits})
 
     def expectation(p: Params) -> jax.Array:

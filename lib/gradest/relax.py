@@ -32,8 +32,8 @@ import jax
 import jax.numpy as jnp
 
 from gradest import _validation as v
-from gradest.distributions import Bernoulli, Categorical, Params
-from gradest.estimators import Cost
+from gradest.distributions import Bernoulli, Categorical
+from gradest.types import Cost, Params
 
 Surrogate = Callable[[jax.Array, Any], jax.Array]
 
@@ -57,6 +57,7 @@ class RelaxNoise(NamedTuple):
 
 
 def _check_dist(dist: Any) -> None:
+    v.check_distribution("dist", dist)
     if not isinstance(dist, Bernoulli | Categorical):
         raise TypeError(
             f"dist must be gradest.Bernoulli() or gradest.Categorical(), got {type(dist).__name__}"
@@ -82,10 +83,8 @@ def _check_common(f: Any, dist: Any, params: Any, key: Any, num_samples: Any) ->
     return _check_params(dist, params)
 
 
-def _check_temperature(temperature: Any) -> jax.Array:
-    tau = v.as_float_array("temperature", temperature)
-    v.check_positive("temperature", tau)
-    return tau
+def _check_temperature(temperature: Any, *, scalar: bool) -> jax.Array:
+    return v.check_temperature("temperature", temperature, scalar=scalar)
 
 
 def _uniform(key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
@@ -197,7 +196,7 @@ def relaxed_input(dist: Any, z: jax.Array, temperature: Any) -> jax.Array:
       ValueError: if ``temperature`` is not > 0.
     """
     _check_dist(dist)
-    tau = _check_temperature(temperature)
+    tau = _check_temperature(temperature, scalar=False)
     if isinstance(dist, Bernoulli):
         return jax.nn.sigmoid(z / tau)
     return jax.nn.softmax(z / tau, axis=-1)
@@ -217,6 +216,7 @@ def _estimate(
     key: jax.Array,
     num_samples: int,
     control: Callable[[jax.Array, Params], jax.Array],
+    control_name: str,
 ) -> Params:
     """The REBAR/RELAX estimate for a control variate ``control(z, params) -> scalar``.
 
@@ -230,6 +230,8 @@ def _estimate(
         z, b, z_tilde = relaxation_noise(dist, p, key, num_samples)
         c_z_tilde = batch_control(z_tilde, p)
         f_b = batch_f(b, p)
+        v.check_cost_values(control_name, c_z_tilde, num_samples)
+        v.check_cost_values("f", f_b, num_samples)
         # f_b's gradient is that of a cost depending on the parameters directly, at the fixed b.
         return jnp.mean(batch_control(z, p) - c_z_tilde + f_b), (b, f_b - c_z_tilde)
 
@@ -286,7 +288,8 @@ def relax(
     """
     params = _check_common(f, dist, params, key, num_samples)
     v.check_callable("surrogate", surrogate)
-    return _estimate(f, dist, params, key, num_samples, lambda z, _: surrogate(z, surrogate_params))
+    control = lambda z, _: surrogate(z, surrogate_params)
+    return _estimate(f, dist, params, key, num_samples, control, "surrogate")
 
 
 def rebar(
@@ -320,7 +323,8 @@ def rebar(
       params: ``{"logits": η}`` (see :func:`relaxation_noise`).
       key: a ``jax.random`` key.
       num_samples: N >= 1.
-      temperature: τ > 0 of the relaxation, a scalar (may be traced).
+      temperature: τ > 0 of the relaxation (>= the smallest normal float), a scalar (may be
+        traced).
       scale: ν, the multiplier of the control variate, a finite scalar (may be traced); 0 gives
         the plain score-function estimator.
 
@@ -332,14 +336,16 @@ def rebar(
       ValueError: if ``temperature <= 0``, ``scale`` is not finite, or as :func:`relax`.
     """
     params = _check_common(f, dist, params, key, num_samples)
-    tau = _check_temperature(temperature)
+    tau = _check_temperature(temperature, scalar=True)
     nu = v.as_float_array("scale", scale)
+    if nu.ndim != 0:
+        raise ValueError(f"scale must be a scalar, got shape {nu.shape}")
     v.check_finite("scale", nu)
 
     def control(z: jax.Array, p: Params) -> jax.Array:
         return nu * f(relaxed_input(dist, z, tau), p)
 
-    return _estimate(f, dist, params, key, num_samples, control)
+    return _estimate(f, dist, params, key, num_samples, control, "f")
 
 
 def estimate_and_variance_grad(estimator: Callable[[Any], Any], cv_params: Any) -> tuple[Any, Any]:
@@ -371,11 +377,13 @@ def estimate_and_variance_grad(estimator: Callable[[Any], Any], cv_params: Any) 
       :math:`\partial_\psi \sum_j \hat g_j^2` (a pytree shaped like ``cv_params``).
 
     Raises:
-      TypeError: if ``estimator`` is not callable.
+      TypeError: if ``estimator`` is not callable or a leaf of ``cv_params`` is not floating
+        point (``jax.grad`` cannot differentiate integers: write 1.0, not 1).
     """
     v.check_callable("estimator", estimator)
+    v.check_floating_tree("cv_params", cv_params)
 
-    def squared_norm(psi: Any) -> tuple[jax.Array, Any]:
+    def squared_norm(psi: Any) -> tuple[Any, Any]:
         estimate = estimator(psi)
         return sum(jnp.sum(leaf**2) for leaf in jax.tree.leaves(estimate)), estimate
 

@@ -1,0 +1,140 @@
+"""Checks under jit and vmap: gradest.checked raises the eager messages; valid calls are unchanged.
+
+Also: the estimators give the same estimate eagerly and under ``jit`` (the ``chex.all_variants``
+idea, with two variants), ``batch_size`` keeps the estimator unbiased, and ``unbiasedness_check``
+fails on any NaN.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gradest as gs
+
+KEY = jax.random.key(1100)
+LOGITS = jnp.array([0.5, -0.5, 1.0])
+
+
+def square(x: Any, _: Any) -> jax.Array:
+    return jnp.sum(x**2)
+
+
+def normal_pathwise(scale: jax.Array) -> Any:
+    return gs.pathwise(square, gs.Normal(), {"loc": 0.0, "scale": scale}, KEY, 8)
+
+
+def eager_message(call: Any) -> str:
+    with pytest.raises(ValueError) as info:
+        call()
+    return str(info.value)
+
+
+@pytest.mark.parametrize("transform", [jax.jit, jax.vmap], ids=["jit", "vmap"])
+def test_checked_raises_the_eager_message_inside_jit_and_vmap(transform: Any) -> None:
+    scale = jnp.array(-1.0) if transform is jax.jit else jnp.array([1.0, -1.0])
+    unchecked = transform(normal_pathwise)(scale)  # no error: the values are traced
+    assert jax.tree.leaves(unchecked)
+    message = eager_message(lambda: normal_pathwise(-1.0))
+    with pytest.raises(ValueError) as info:
+        gs.checked(transform(normal_pathwise))(scale)
+    assert str(info.value).split(", got")[0] == message.split(", got")[0]
+    assert "params['scale']" in str(info.value)
+
+
+def test_checked_gumbel_softmax_zero_temperature_under_jit() -> None:
+    relaxed = jax.jit(lambda t: gs.gumbel_softmax(LOGITS, KEY, t))
+    with pytest.raises(ValueError, match=r"temperature must be > 0"):
+        gs.checked(relaxed)(0.0)
+    with pytest.raises(ValueError, match=r"temperature must be > 0"):
+        gs.gumbel_softmax(LOGITS, KEY, 0.0)
+
+
+def test_checked_leaves_valid_results_unchanged() -> None:
+    fn = jax.jit(normal_pathwise)
+    expected = fn(jnp.array(1.5))
+    got = gs.checked(fn)(jnp.array(1.5))
+    jax.tree.map(np.testing.assert_array_equal, got, expected)
+
+
+def test_gumbel_top_k_under_jit_never_returns_a_masked_category() -> None:
+    logits = jnp.array([0.0, -jnp.inf, 1.0, -jnp.inf])
+    top = jax.jit(lambda lg: gs.gumbel_top_k(lg, KEY, 3, (50,)))
+    draws = np.asarray(top(logits))
+    assert set(np.unique(draws[:, :2])) <= {0, 2}
+    assert (draws[:, 2] == -1).all()
+    with pytest.raises(ValueError, match="k must be <= the number of categories with non-zero probability"):
+        gs.checked(top)(logits)
+
+
+def test_checked_categorical_logits_inside_vmap() -> None:
+    log_prob = jax.vmap(lambda lg: gs.Categorical().log_prob({"logits": lg}, 0))
+    rows = jnp.array([[0.0, 1.0], [-jnp.inf, -jnp.inf]])
+    with pytest.raises(ValueError, match=r"params\['logits'\] must have at least one finite logit"):
+        gs.checked(log_prob)(rows)
+
+
+BERNOULLI = {"logits": jnp.array([0.3, -0.2])}
+ESTIMATORS = {
+    "score_function": lambda p, k: gs.score_function(square, gs.Normal(), p, k, 8),
+    "pathwise": lambda p, k: gs.pathwise(square, gs.Normal(), p, k, 8),
+    "measure_valued": lambda p, k: gs.measure_valued(square, gs.Normal(), p, k, 8),
+    "optimal_baseline": lambda p, k: gs.optimal_baseline_score_function(square, gs.Normal(), p, k, 8),
+}
+DISCRETE = {
+    "rebar": lambda p, k: gs.rebar(square, gs.Bernoulli(), p, k, 8, temperature=0.5),
+    "relax": lambda p, k: gs.relax(
+        square, gs.Bernoulli(), p, k, 8, surrogate=lambda z, s: s * jnp.sum(z), surrogate_params=1.0
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", ["eager", "jit"])
+@pytest.mark.parametrize("name", [*ESTIMATORS, *DISCRETE])
+def test_estimators_agree_eagerly_and_under_jit(name: str, variant: str) -> None:
+    estimator = ESTIMATORS.get(name) or DISCRETE[name]
+    params = BERNOULLI if name in DISCRETE else {"loc": jnp.array(0.5), "scale": jnp.array(1.5)}
+    run = estimator if variant == "eager" else jax.jit(estimator)
+    reference = jax.jit(estimator)(params, KEY)
+    jax.tree.map(partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-6), run(params, KEY), reference)
+
+
+def test_batch_size_keeps_the_estimator_unbiased() -> None:
+    problem = gs.gaussian_quadratic(k=0.5, loc=1.0, scale=2.0)
+
+    def estimator(key: jax.Array) -> Any:
+        return gs.score_function(problem.f, problem.dist, problem.params, key, 40, batch_size=10)
+
+    report = gs.unbiasedness_check(estimator, problem.exact_grad(), KEY, 300)
+    assert report.passed, report.z
+    one = estimator(KEY)
+    assert jax.tree.structure(one) == jax.tree.structure(problem.params)
+
+
+@pytest.mark.parametrize("order", ["nan-first", "nan-last"])
+def test_unbiasedness_check_fails_on_nan_in_any_parameter(order: str) -> None:
+    def estimator(key: jax.Array) -> dict[str, jax.Array]:
+        good = jax.random.normal(key)
+        return {"a": good, "b": jnp.nan * good} if order == "nan-last" else {"a": jnp.nan * good, "b": good}
+
+    report = gs.unbiasedness_check(estimator, {"a": 0.0, "b": 0.0}, KEY, 50)
+    assert not report.passed
+    assert np.isnan(report.max_abs_z)
+
+
+def test_gumbel_softmax_overflow_is_rejected_with_the_usable_range() -> None:
+    logits = jnp.array([1e30, 0.0, -1e30])
+    fragment = r"\(max \|finite logit\| \+ 16\) / temperature must be <= 3.4e\+38"
+    with pytest.raises(ValueError, match=fragment):
+        gs.gumbel_softmax(logits, KEY, 1e-10)
+    with pytest.raises(ValueError, match=fragment):
+        gs.checked(jax.jit(lambda lg: gs.straight_through(lg, KEY, 1e-10)))(logits)
+    # Inside the range the value is softmax((logits + g) / τ), computed exactly as written.
+    moderate = jnp.array([0.5, -0.5, 1.0])
+    g = gs.sample_gumbel(KEY, (3,))
+    np.testing.assert_array_equal(gs.gumbel_softmax(moderate, KEY, 0.7), jax.nn.softmax((moderate + g) / 0.7))
