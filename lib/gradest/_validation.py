@@ -1,4 +1,4 @@
-"""Argument checks shared by the public functions of :mod:`gradest`: the one validation layer.
+"""Argument checks shared by the public functions of ``gradest``: the one validation layer.
 
 Every public function checks its arguments once, at its boundary, and raises ``TypeError`` (wrong
 kind of argument) or ``ValueError`` (right kind, invalid value) with a message that names the
@@ -407,7 +407,7 @@ def check_num_samples_memory(num_samples: int, params: Params, batch_size: int |
 
 
 def checked(fn: Callable[..., T]) -> Callable[..., T]:
-    """Run ``fn`` with every value check of :mod:`gradest` active, also on traced values.
+    """Run ``fn`` with every value check of ``gradest`` active, also on traced values.
 
     Outside this wrapper, value checks inside ``jit``/``vmap`` are skipped (the values are not
     known while tracing). ``checked(fn)`` functionalises them with
@@ -416,7 +416,7 @@ def checked(fn: Callable[..., T]) -> Callable[..., T]:
     ``gradest.checked(jax.jit(fn))(...)``. Valid inputs give exactly the same result as ``fn``.
 
     Args:
-      fn: any function that calls :mod:`gradest` (jitted, vmapped or not).
+      fn: any function that calls ``gradest`` (jitted, vmapped or not).
 
     Returns:
       A function with the signature of ``fn``.

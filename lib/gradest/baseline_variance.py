@@ -155,18 +155,18 @@ def score_function_with_baselines(
 
     Unbiased for every constant :math:`b_j`; with :math:`b_j = b_j^\star`
     (:func:`optimal_constant_baseline`) it is the best a constant baseline can do
-    :cite:p:`greensmith2004variance`. Uses the samples of :func:`gradest.score_function` with the
+    :cite:p:`greensmith2004variance`. Uses the samples of :func:`gradest.estimators.score_function` with the
     same key.
 
     Args:
-      f, dist, params, key, num_samples: as :func:`gradest.score_function`.
+      f, dist, params, key, num_samples: as :func:`gradest.estimators.score_function`.
       baselines: a pytree shaped like ``params``, the constants :math:`b_j`.
 
     Returns:
       A pytree shaped like ``params``.
 
     Raises:
-      ValueError: if ``baselines`` does not match ``params``, or as :func:`gradest.score_function`.
+      ValueError: if ``baselines`` does not match ``params``, or as :func:`gradest.estimators.score_function`.
     """
     params = _check_common(f, dist, params, key, num_samples)
     v.check_same_structure("baselines", baselines, params, "params")

@@ -5,7 +5,7 @@ A Bernoulli sample is a threshold of logistic noise, :math:`b = H(z)`, :math:`z 
 evaluates the cost at the exact sample :math:`b` but differentiates as if :math:`b` were the
 binary Concrete relaxation :math:`\sigma(z/\tau)` of the same noise
 :cite:p:`bengio2013estimating,jang2017categorical`. It is cheap (one evaluation of ``f`` and its
-derivative) and biased for every τ: on :func:`gradest.bernoulli_quadratic` at η = 0, t = 0.45,
+derivative) and biased for every τ: on :func:`gradest.problems.bernoulli_quadratic` at η = 0, t = 0.45,
 τ = 0.5 its mean is 0.02146 against the exact 0.025 (the tests compute this by quadrature).
 """
 
@@ -42,7 +42,7 @@ def bernoulli_straight_through(
     Args:
       f: ``f(b, params) -> scalar``, differentiable in ``b`` on [0, 1]; ``b`` has the shape of
         ``params["logits"]``.
-      params: ``{"logits": η}`` (any shape) or ``{"probs": θ}``, as :class:`gradest.Bernoulli`.
+      params: ``{"logits": η}`` (any shape) or ``{"probs": θ}``, as :class:`gradest.distributions.Bernoulli`.
       key: a ``jax.random`` key.
       num_samples: number of samples N, >= 1.
       temperature: τ > 0 of the backward relaxation (may be traced).

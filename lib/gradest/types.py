@@ -1,4 +1,4 @@
-"""The types every module of :mod:`gradest` shares, defined once.
+"""The types every module of ``gradest`` shares, defined once.
 
 * ``PyTree``: a nested structure of dicts, lists, tuples and arrays (what ``jax.tree`` maps over);
 * ``Params``: the parameters of a distribution, a dict of arrays such as ``{"loc": μ, "scale": σ}``;

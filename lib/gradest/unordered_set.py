@@ -21,7 +21,7 @@ from gradest.distributions import Categorical, Params
 from gradest.estimators import Cost
 from gradest.gumbel import gumbel_top_k
 
-#: The largest set size: the set probabilities sum over all k! orders of the set.
+#: The largest set size, since the set probabilities sum over all k! orders of the set.
 MAX_SET_SIZE = 8
 
 

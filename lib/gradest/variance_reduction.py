@@ -258,7 +258,7 @@ def rqmc_pathwise(
       A pytree shaped like ``params``.
 
     Raises:
-      TypeError: if ``dist`` has no inverse CDF here, or as :func:`gradest.pathwise`.
+      TypeError: if ``dist`` has no inverse CDF here, or as :func:`gradest.estimators.pathwise`.
       ValueError: if ``points`` does not have shape ``(N, d)`` or leaves [0, 1).
     """
     checked = _check_common(f, dist, params, key, num_samples)
@@ -375,16 +375,16 @@ def sum_and_sample(
       num_samples: N >= 1 samples from the remainder q.
       num_summed: k, the number of categories summed exactly, 0 <= k < K (k = 0 is the plain
         score function).
-      baseline: as in :func:`gradest.score_function`, applied to the N sampled costs.
+      baseline: as in :func:`gradest.estimators.score_function`, applied to the N sampled costs.
 
     Returns:
       A pytree shaped like ``params``.
 
     Raises:
       TypeError: if ``dist`` is not ``Categorical``, ``num_summed`` is not an int, or as
-        :func:`gradest.score_function`.
+        :func:`gradest.estimators.score_function`.
       ValueError: if the parameters are not one variable's, ``num_summed`` is outside [0, K), or
-        as :func:`gradest.score_function`.
+        as :func:`gradest.estimators.score_function`.
     """
     checked = _check_common(f, dist, params, key, num_samples)
     if not isinstance(dist, Categorical):
@@ -432,15 +432,15 @@ def importance_score_function(
       num_samples: N >= 1.
       proposal: a gradest distribution with ``sample`` and ``log_prob``, on the support of ``dist``.
       proposal_params: its parameters (fixed: no gradient), the batch shape of ``params``.
-      baseline: as in :func:`gradest.score_function` (applied to the N costs).
+      baseline: as in :func:`gradest.estimators.score_function` (applied to the N costs).
 
     Returns:
       A pytree shaped like ``params``.
 
     Raises:
-      TypeError: if ``proposal`` is not a distribution, or as :func:`gradest.score_function`.
+      TypeError: if ``proposal`` is not a distribution, or as :func:`gradest.estimators.score_function`.
       ValueError: if ``proposal_params`` are invalid or of another batch shape, or as
-        :func:`gradest.score_function`.
+        :func:`gradest.estimators.score_function`.
     """
     checked = _check_common(f, dist, params, key, num_samples)
     if not (hasattr(proposal, "sample") and hasattr(proposal, "log_prob") and hasattr(proposal, "check")):
