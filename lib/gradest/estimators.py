@@ -13,6 +13,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from gradest import _scores
 from gradest import _validation as v
 from gradest.distributions import Params
 
@@ -27,11 +28,6 @@ def _check_common(f: Any, dist: Any, params: Any, key: Any, num_samples: Any) ->
     v.check_key("key", key)
     v.check_positive_int("num_samples", num_samples)
     return dist.check(params)
-
-
-def _joint_log_prob(dist: Any, params: Params, x: jax.Array, num_samples: int) -> jax.Array:
-    """log p(x⁽ⁱ⁾) of each of the ``num_samples`` samples, summed over independent variables."""
-    return jnp.sum(dist.log_prob(params, x).reshape(num_samples, -1), axis=1)
 
 
 def _baseline_values(baseline: Any, f_values: jax.Array) -> jax.Array:
@@ -92,7 +88,7 @@ def score_function_surrogate(
     x = dist.sample(params, key, (num_samples,))
     f_values = jax.vmap(f, in_axes=(0, None))(x, params)
     advantage = jax.lax.stop_gradient(f_values - _baseline_values(baseline, f_values))
-    log_p = _joint_log_prob(dist, params, x, num_samples)
+    log_p = _scores.joint_log_prob(dist, params, x)
     return jnp.mean(advantage * (log_p - jax.lax.stop_gradient(log_p)) + f_values)
 
 
@@ -126,9 +122,20 @@ def score_function(
       As :func:`score_function_surrogate`.
     """
     checked = _check_common(f, dist, params, key, num_samples)
+    # The gradient of score_function_surrogate, written out: the samples are drawn once and kept
+    # (the barrier stops XLA from regenerating them in every reduction) and the score term is one
+    # weighted sum, in closed form for the common families.
+    x = jax.lax.optimization_barrier(dist.sample(checked, key, (num_samples,)))
+
+    def mean_cost(p: Params) -> tuple[jax.Array, jax.Array]:
+        f_values = jax.vmap(f, in_axes=(0, None))(x, p)
+        return jnp.mean(f_values), f_values
+
     # Differentiate the checked (floating) parameters: jax.grad refuses integer leaves.
-    grad = jax.grad(score_function_surrogate, argnums=2)
-    return grad(f, dist, checked, key, num_samples, baseline=baseline)
+    explicit, f_values = jax.grad(mean_cost, has_aux=True)(checked)
+    advantage = jax.lax.stop_gradient(f_values - _baseline_values(baseline, f_values))
+    score = _scores.weighted_score(dist, checked, x, advantage / num_samples)
+    return jax.tree.map(jnp.add, score, explicit)
 
 
 def pathwise(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int) -> Params:
