@@ -13,7 +13,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gradest import _scores
+from gradest import _scores, _sharding
 from gradest import _validation as v
 from gradest.distributions import Params
 
@@ -125,7 +125,7 @@ def score_function(
     # The gradient of score_function_surrogate, written out: the samples are drawn once and kept
     # (the barrier stops XLA from regenerating them in every reduction) and the score term is one
     # weighted sum, in closed form for the common families.
-    x = jax.lax.optimization_barrier(dist.sample(checked, key, (num_samples,)))
+    x = jax.lax.optimization_barrier(_sharding.shard_samples(dist.sample(checked, key, (num_samples,))))
 
     def mean_cost(p: Params) -> tuple[jax.Array, jax.Array]:
         f_values = jax.vmap(f, in_axes=(0, None))(x, p)
@@ -175,7 +175,7 @@ def pathwise(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: in
         )
 
     def objective(p: Params) -> jax.Array:
-        x = dist.rsample(p, key, (num_samples,))
+        x = _sharding.shard_samples(dist.rsample(p, key, (num_samples,)))
         return jnp.mean(jax.vmap(f, in_axes=(0, None))(x, p))
 
     # Differentiate the checked (floating) parameters: integer leaves such as ``{"scale": 1}``

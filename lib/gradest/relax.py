@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gradest import _scores
+from gradest import _scores, _sharding
 from gradest import _validation as v
 from gradest.distributions import Bernoulli, Categorical, Params
 from gradest.estimators import Cost
@@ -221,7 +221,7 @@ def _estimate(
     batch_control = jax.vmap(control, in_axes=(0, None))
 
     def reparameterized_terms(p: Params) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
-        z, b, z_tilde = relaxation_noise(dist, p, key, num_samples)
+        z, b, z_tilde = _sharding.shard_samples(relaxation_noise(dist, p, key, num_samples))
         c_z_tilde = batch_control(z_tilde, p)
         f_b = batch_f(b, p)
         # f_b's gradient is that of a cost depending on the parameters directly, at the fixed b.
