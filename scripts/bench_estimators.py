@@ -409,6 +409,27 @@ def table(records: list[Record]) -> str:
     return "\n".join(lines)
 
 
+def markdown(records: list[Record]) -> str:
+    """A Markdown table of the estimators (median rate, ratio to the floor and to NumPy, compile time)."""
+    median = {(r.name, r.num_samples, r.dim, r.layout): r.rates()[1] for r in records}
+    lines = [
+        "| estimator | N | D | parameters | samples/s (median) | ÷ RNG floor | ÷ NumPy f32 | compile (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in records:
+        if r.kind != "gradest":
+            continue
+        cell = (r.num_samples, r.dim, r.layout)
+        rate = median[(r.name, *cell)]
+        numpy_rate = median.get((f"{r.name} (NumPy f32)", *cell))
+        vs_numpy = f"{rate / numpy_rate:.2f}" if numpy_rate else ""
+        lines.append(
+            f"| {r.name} | {r.num_samples:.0e} | {r.dim} | {r.layout} | {rate / 1e6:.3g} M "
+            f"| {rate / median[(r.floor, *cell)]:.2f} | {vs_numpy} | {r.compile_s:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def _largest_n(records: list[Record], name: str) -> list[tuple[int, float]]:
     """(D, median samples/s) at the largest N measured for each D, vector parameters."""
     best: dict[int, Record] = {}
@@ -498,6 +519,7 @@ def main(argv: list[str] | None = None) -> list[Record]:
         stored = json.loads(args.from_json.read_text())["records"]
         records = [Record(**{k: v for k, v in r.items() if k != "samples_per_s"}) for r in stored]
         print(table(records))
+        print(markdown(records))
         figure(records, args.figure)
         return records
     estimators = [e for e in ESTIMATORS if args.only is None or e.name in args.only]
@@ -533,6 +555,7 @@ def main(argv: list[str] | None = None) -> list[Record]:
     (args.out / "estimators.json").write_text(json.dumps({"machine": info, "records": rows}, indent=1))
     text = table(records)
     (args.out / "estimators.txt").write_text(text + "\n")
+    (args.out / "estimators.md").write_text(markdown(records) + "\n")
     if not args.no_figure:
         figure(records, args.figure)
     print(
