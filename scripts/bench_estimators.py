@@ -511,12 +511,14 @@ def main(argv: list[str] | None = None) -> list[Record]:
     )
     parser.add_argument("--no-figure", action="store_true")
     parser.add_argument("--no-numpy", action="store_true")
-    parser.add_argument("--from-json", type=Path, help="redraw the table and figure of an earlier run")
+    parser.add_argument(
+        "--from-json", type=Path, nargs="+", help="redraw the table and figure of earlier runs (merged)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.dims, args.repeats, args.max_work = [2_000], [1, 2], 2, 1e4
     if args.from_json:
-        stored = json.loads(args.from_json.read_text())["records"]
+        stored = [r for path in args.from_json for r in json.loads(path.read_text())["records"]]
         records = [Record(**{k: v for k, v in r.items() if k != "samples_per_s"}) for r in stored]
         print(table(records))
         print(markdown(records))
