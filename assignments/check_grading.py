@@ -11,6 +11,11 @@ For every assignment that `make assignments` generated under DIST (default ``dis
    file: it must lose points, and each test it lists must fail. In-process grading of the same
    test files keeps this to one notebook execution per assignment instead of one per wrong answer.
 
+3. What a student downloads (``NAME-student.zip``: the notebook and its ``tests/`` folder), unpacked
+   alone in an empty folder, runs from a fresh kernel with the solutions filled in, and every
+   ``grader.check`` there reports that its public tests pass: the checks need no repository, no
+   Gradescope and no notebook metadata (so they also run on Colab and JupyterHub).
+
 Usage: python assignments/check_grading.py [DIST] [--jobs N]
 """
 
@@ -102,6 +107,43 @@ def grade_question(test_file: Path, env: dict) -> tuple[float, float, set[str]]:
     return tf.score, tf.possible, failed
 
 
+def public_tests(test_file: Path) -> set[str]:
+    """The names of a question's public tests (those a student runs with grader.check)."""
+    tf = ExceptionTestFile.from_file(str(test_file))
+    return {tc.body.test_func.__name__ for tc in tf.test_cases if not tc.hidden}
+
+
+def check_student_download(name: str, assignment: Path) -> list[str]:
+    """Run the student's download, solutions filled in, in an empty folder: errors, if any."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    solution = {
+        c.id: c for c in nbformat.read(assignment / "autograder" / f"{name}.ipynb", as_version=4).cells
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        with zipfile.ZipFile(assignment / f"{name}-student.zip") as zf:
+            zf.extractall(tmp)
+        path = Path(tmp) / f"{name}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and cell.id in solution:
+                cell.source = solution[cell.id].source
+        try:
+            NotebookClient(nb, timeout=300, resources={"metadata": {"path": tmp}}).execute()
+        except Exception as e:
+            return [f"{name} student download: the notebook fails in a fresh kernel: {e}"]
+    errors = []
+    checks = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("grader.check(")]
+    for cell in checks:
+        text = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for o in cell.outputs)
+        if "All test cases passed" not in text:
+            errors.append(f"{name} student download: {cell.source} does not pass: {text[:300]}")
+    if not checks:
+        errors.append(f"{name} student download: no grader.check cells")
+    return errors
+
+
 def check_runs(name: str, solution: Scores, blank: Scores, questions: set[str]) -> list[str]:
     errors = []
     for label, scores in (("solution", solution), ("blank copy", blank)):
@@ -133,8 +175,9 @@ def check_wrong_answers(name: str, assignment: Path, zip_path: Path) -> tuple[li
             score, possible, failed = grade_question(tests[w.question], mutated)
             missed = set(w.must_fail) - failed
             ok = score < possible and not missed
+            public = "public" if failed & public_tests(tests[w.question]) else "hidden only"
             lines.append(
-                f"  {'caught' if ok else 'MISSED'} {w.question} {score:g}/{possible:g} "
+                f"  {'caught' if ok else 'MISSED'} ({public}) {w.question} {score:g}/{possible:g} "
                 f"({time.perf_counter() - start:.1f} s)  {w.mistake}; failed: {', '.join(sorted(failed))}"
             )
             if not ok:
@@ -166,6 +209,7 @@ def main() -> int:
             for a in assignments
             for kind, folder in (("solution", "autograder"), ("blank", "student"))
         }
+        downloads = {a.name: pool.submit(check_student_download, a.name, a) for a in assignments}
         wrong = {a.name: check_wrong_answers(a.name, a, zips[a.name]) for a in assignments}
         results = {k: f.result() for k, f in runs.items()}
 
@@ -184,6 +228,14 @@ def main() -> int:
         lines, wrong_errors = wrong[a.name]
         print("\n".join(lines))
         errors += wrong_errors
+        download_errors = downloads[a.name].result()
+        print(f"  student download: public checks {'FAIL' if download_errors else 'pass'} in a fresh kernel")
+        errors += download_errors
+    graded = [line for lines, _ in wrong.values() for line in lines]
+    hidden_only = sum("(hidden only)" in line for line in graded)
+    print(
+        f"wrong answers passing every public test (hidden tests catch them): {hidden_only} of {len(graded)}"
+    )
     for e in errors:
         print("ERROR", e, file=sys.stderr)
     return 1 if errors else 0

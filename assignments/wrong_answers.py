@@ -55,7 +55,7 @@ def score_function_estimate(f, params, eps):
         "a1_score_function",
         "q2",
         "missing score term: the sigma-score without -1/sigma",
-        ("test_q2_exact_on_given_noise", "test_q2_unbiased_within_5_se"),
+        ("test_q2_small_exact_example", "test_q2_exact_on_given_noise", "test_q2_unbiased_within_5_se"),
         """
 def score_function_estimate(f, params, eps):
     eps = jnp.asarray(eps)
@@ -77,7 +77,7 @@ def loo_baseline(fx):
         "a1_score_function",
         "q4",
         "biased baseline: the batch mean, including f(x_i)",
-        ("test_q4_exact_on_given_noise", "test_q4_unbiased_within_5_se"),
+        ("test_q4_small_exact_example", "test_q4_exact_on_given_noise", "test_q4_unbiased_within_5_se"),
         """
 def score_function_rloo(f, params, eps):
     eps = jnp.asarray(eps)
@@ -115,7 +115,7 @@ def reparam_sample(params, eps):
         "a2_reparameterization",
         "q1",
         "a sample with no path to the parameters (stop_gradient)",
-        ("test_q1_differentiable",),
+        ("test_q1_gradient_flows_to_the_parameters", "test_q1_differentiable"),
         """
 def reparam_sample(params, eps):
     return jax.lax.stop_gradient(params["loc"] + params["scale"] * jnp.asarray(eps))
@@ -224,7 +224,7 @@ def gumbel_max_sample(logits, g):
         "a3_gumbel",
         "q2",
         "noise added to the probabilities instead of the logits",
-        ("test_q2_frequencies_within_5_se",),
+        ("test_q2_noise_goes_on_the_logits", "test_q2_frequencies_within_5_se"),
         """
 def gumbel_max_sample(logits, g):
     return jnp.argmax(jax.nn.softmax(jnp.asarray(logits)) + jnp.asarray(g), axis=-1)
@@ -234,7 +234,7 @@ def gumbel_max_sample(logits, g):
         "a3_gumbel",
         "q3",
         "the temperature divides only the noise",
-        ("test_q3_exact_on_given_noise",),
+        ("test_q3_small_exact_example", "test_q3_exact_on_given_noise"),
         """
 def gumbel_softmax_sample(logits, g, tau):
     return jax.nn.softmax(jnp.asarray(logits) + jnp.asarray(g) / tau, axis=-1)
@@ -244,7 +244,7 @@ def gumbel_softmax_sample(logits, g, tau):
         "a3_gumbel",
         "q3",
         "the log of the logits",
-        ("test_q3_exact_on_given_noise",),
+        ("test_q3_small_exact_example", "test_q3_exact_on_given_noise"),
         """
 def gumbel_softmax_sample(logits, g, tau):
     return jax.nn.softmax((jnp.log(jnp.asarray(logits)) + jnp.asarray(g)) / tau, axis=-1)
@@ -254,7 +254,7 @@ def gumbel_softmax_sample(logits, g, tau):
         "a3_gumbel",
         "q4",
         "the hard one-hot sample alone (no gradient)",
-        ("test_q4_backward_is_the_relaxation",),
+        ("test_q4_gradient_is_the_relaxations", "test_q4_backward_is_the_relaxation"),
         """
 def straight_through_sample(logits, g, tau):
     z = jnp.asarray(logits) + jnp.asarray(g)
@@ -307,7 +307,7 @@ def rloo_advantages(rewards):
         "a4_reinforce_bandit",
         "q3",
         "biased baseline: the batch mean, including r_i",
-        ("test_q3_exact_on_given_actions", "test_q3_unbiased_within_5_se"),
+        ("test_q3_small_exact_example", "test_q3_exact_on_given_actions", "test_q3_unbiased_within_5_se"),
         """
 def reinforce_rloo_grad(theta, actions, rewards):
     r = jnp.asarray(rewards)
@@ -320,7 +320,7 @@ def reinforce_rloo_grad(theta, actions, rewards):
         "a4_reinforce_bandit",
         "q3",
         "the descent direction (gradient of the negative reward)",
-        ("test_q3_exact_on_given_actions", "test_q3_unbiased_within_5_se"),
+        ("test_q3_small_exact_example", "test_q3_exact_on_given_actions", "test_q3_unbiased_within_5_se"),
         """
 def reinforce_rloo_grad(theta, actions, rewards):
     r = jnp.asarray(rewards)
@@ -342,6 +342,72 @@ def train_policy(grad_fn, key, num_steps, num_samples, learning_rate):
         actions = jax.random.categorical(sub, theta, shape=(num_samples,))
         theta = theta - learning_rate * grad_fn(theta, actions, jnp.asarray(reward(actions)))
     return theta
+""",
+    ),
+    # Assignment 5: control variates with a known mean.
+    WrongAnswer(
+        "a5_control_variates",
+        "q1",
+        "the control variate added instead of subtracted",
+        ("test_q1_small_exact_example", "test_q1_exact_on_given_samples"),
+        """
+def cv_estimate(fx, hx, h_mean, c):
+    return float(np.mean(np.asarray(fx) + c * (np.asarray(hx) - h_mean)))
+""",
+    ),
+    WrongAnswer(
+        "a5_control_variates",
+        "q1",
+        "the known mean left out: f - c h",
+        ("test_q1_small_exact_example", "test_q1_exact_on_given_samples"),
+        """
+def cv_estimate(fx, hx, h_mean, c):
+    return float(np.mean(np.asarray(fx) - c * np.asarray(hx)))
+""",
+    ),
+    WrongAnswer(
+        "a5_control_variates",
+        "q2",
+        "the ratio inverted: Var(h) / Cov(f, h)",
+        ("test_q2_small_exact_example", "test_q2_exact_on_given_samples"),
+        """
+def optimal_coefficient(fx, hx):
+    fx, hx = np.asarray(fx, dtype=np.float64), np.asarray(hx, dtype=np.float64)
+    return float(np.var(hx) / np.mean((fx - fx.mean()) * (hx - hx.mean())))
+""",
+    ),
+    WrongAnswer(
+        "a5_control_variates",
+        "q2",
+        "divided by Var(f) instead of Var(h)",
+        ("test_q2_small_exact_example", "test_q2_exact_on_given_samples"),
+        """
+def optimal_coefficient(fx, hx):
+    fx, hx = np.asarray(fx, dtype=np.float64), np.asarray(hx, dtype=np.float64)
+    return float(np.mean((fx - fx.mean()) * (hx - hx.mean())) / np.var(fx))
+""",
+    ),
+    WrongAnswer(
+        "a5_control_variates",
+        "q3",
+        "the sample mean of h in place of its known mean (the correction vanishes)",
+        ("test_q3_linear_cost_is_exact", "test_q3_unbiased_and_lower_variance"),
+        """
+def cv_mean_estimate(f, eps):
+    x = np.asarray(eps, dtype=np.float64)
+    fx = np.asarray(f(x), dtype=np.float64)
+    return cv_estimate(fx, x, float(x.mean()), optimal_coefficient(fx, x))
+""",
+    ),
+    WrongAnswer(
+        "a5_control_variates",
+        "q3",
+        "the coefficient fixed at 1 instead of c*",
+        ("test_q3_linear_cost_is_exact",),
+        """
+def cv_mean_estimate(f, eps):
+    x = np.asarray(eps, dtype=np.float64)
+    return cv_estimate(np.asarray(f(x), dtype=np.float64), x, 0.0, 1.0)
 """,
     ),
 ]

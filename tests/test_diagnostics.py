@@ -43,6 +43,21 @@ def test_unbiasedness_check_fails_a_biased_estimator():
         lambda k: normal_estimator(k, mean=1.3), exact, jax.random.key(2), 5000
     )
     assert not report.passed and report.max_abs_z > 4.0
+    assert report.verdict().startswith("biased")
+
+
+def test_a_passing_check_reports_the_smallest_bias_it_could_detect():
+    """SE of the mean of R estimates of sd 2 is 2/sqrt(R): the check sees biases > 4 * 2/sqrt(R)."""
+    exact = {"a": 1.0, "b": jnp.full(2, 3.0)}
+    report = gradest.unbiasedness_check(normal_estimator, exact, jax.random.key(1), 2500)
+    assert report.passed
+    np.testing.assert_allclose(report.max_detectable_bias, 4.0 * 2.0 / 50.0, rtol=0.1)
+    np.testing.assert_allclose(report.detectable_bias["b"], jnp.full(2, 4.0 / 50.0), rtol=0.1)
+    assert "larger than 0.16" in report.verdict()
+    # The same bias that the check cannot see at R = 2500 it sees at R = 250 000 (power grows as sqrt(R)).
+    small_bias = lambda k: normal_estimator(k, mean=1.03)
+    assert gradest.unbiasedness_check(small_bias, exact, jax.random.key(3), 2500).passed
+    assert not gradest.unbiasedness_check(small_bias, exact, jax.random.key(3), 250_000).passed
 
 
 def test_zero_variance_estimates_score_zero_or_infinity():

@@ -3,6 +3,10 @@
 Run after the book is built (``make build``); the site is served from ``_build/html`` (or
 ``$SITE_DIR``) on 127.0.0.1. Every page is opened and checked for console errors, rendered math,
 loaded images with alt text and internal links that resolve; the search page must find a chapter.
+Every page is also read as a reader sees it: on a 1400 x 900 window no code cell, output or
+display equation is wider than its box (nothing hidden off the right edge), no figure is shrunk
+below half its natural width (figures are drawn at 2x), and on a 390 x 844 phone window the page
+itself never scrolls sideways.
 """
 
 import functools
@@ -30,6 +34,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static"}
+DESKTOP = {"width": 1400, "height": 900}
+PHONE = {"width": 390, "height": 844}
+SLACK_PX = 2
 PAGES = (
     sorted(
         p.relative_to(SITE).as_posix()
@@ -39,6 +46,24 @@ PAGES = (
     if SITE.exists()
     else []
 )
+
+# Boxes that must show all of their content on a desktop window: code, outputs, display math.
+WIDE_BOXES_JS = """(slack) => {
+  const root = document.querySelector('main') || document.body;
+  const selector = 'div.cell_input pre, div.cell_output pre, div.cell_output table, '
+    + 'div.highlight pre, div.math, mjx-container[display="true"]';
+  return Array.from(root.querySelectorAll(selector))
+    .filter(el => el.clientWidth > 0 && el.scrollWidth > el.clientWidth + slack)
+    .map(el => `${el.tagName.toLowerCase()} ${el.scrollWidth}px in ${el.clientWidth}px: `
+      + (el.textContent || '').trim().slice(0, 60).replace(/\\s+/g, ' '));
+}"""
+
+# A 2x figure may be halved by the column, not shrunk further (its labels would fall below 9 pt).
+SHRUNK_FIGURES_JS = """() => Array.from(document.querySelectorAll('main img'))
+  .filter(i => i.src.includes('/_images/') && i.getBoundingClientRect().width > 0)
+  .filter(i => i.getBoundingClientRect().width < i.naturalWidth / 2 - 1)
+  .map(i => `${i.src.split('/').pop()}: ${Math.round(i.getBoundingClientRect().width)}px of ${i.naturalWidth}px`)
+"""
 
 # Visible text must not contain TeX delimiters: MathJax replaces them when it typesets.
 RAW_MATH_JS = """() => {
@@ -85,7 +110,7 @@ def browser():
 
 
 def open_page(browser, url):
-    page = browser.new_page()
+    page = browser.new_page(viewport=DESKTOP)
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -137,6 +162,12 @@ def test_page(browser, server, path):
                 if file.is_dir():
                     file = file / "index.html"
                 assert file.exists(), f"broken internal link {href}"
+
+        assert page.evaluate(WIDE_BOXES_JS, SLACK_PX) == [], "content hidden off the right edge"
+        assert page.evaluate(SHRUNK_FIGURES_JS) == [], "figures shrunk below half their width"
+        page.set_viewport_size(PHONE)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= PHONE["width"] + SLACK_PX, f"the page scrolls sideways on a phone ({width}px)"
         assert errors == [], f"console errors: {errors}"
     finally:
         page.close()

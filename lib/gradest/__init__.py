@@ -4,7 +4,27 @@ The library of the book *Gradients Through Randomness*. Everything public is re-
 """
 
 import gradest._xla_flags  # noqa: F401  (first: it sets XLA_FLAGS before a JAX backend starts)
-from gradest import control_variates, diagnostics, distributions, estimators, gumbel, plotting, problems
+from gradest import (
+    baseline_variance,
+    control_variates,
+    diagnostics,
+    distributions,
+    estimators,
+    gumbel,
+    plotting,
+    problems,
+    tables,
+    variance_reduction,
+)
+from gradest.arm import arm, disarm
+from gradest.baseline_variance import (
+    ScoreMoments,
+    normal_quadrature,
+    optimal_constant_baseline,
+    score_function_with_baselines,
+    score_moments,
+    variance_at_baseline,
+)
 from gradest.control_variates import (
     MovingAverageState,
     ScoreTerms,
@@ -43,7 +63,9 @@ from gradest.distributions import (
 )
 from gradest.estimators import pathwise, score_function, score_function_surrogate
 from gradest.gumbel import gumbel_max, gumbel_softmax, gumbel_top_k, sample_gumbel, straight_through
+from gradest.gumbel_rao import conditional_gumbel, gumbel_rao, straight_through_expectation
 from gradest.measure_valued import measure_valued
+from gradest.nets import mlp_apply, mlp_init
 from gradest.problems import (
     Problem,
     bernoulli_quadratic,
@@ -61,6 +83,20 @@ from gradest.relax import (
     relaxation_noise,
     relaxed_input,
 )
+from gradest.straight_through_estimators import bernoulli_straight_through
+from gradest.tables import markdown_table
+from gradest.variance_reduction import (
+    antithetic_pathwise,
+    antithetic_score_function,
+    effective_sample_size,
+    importance_score_function,
+    random_digital_shift,
+    rqmc_pathwise,
+    rqmc_score_function,
+    sum_and_sample,
+)
+from gradest.unordered_set import unordered_set, unordered_set_weights
+from gradest.vimco import vimco, vimco_learning_signals, vimco_surrogate
 
 __version__ = "0.1.0"
 
@@ -78,15 +114,24 @@ __all__ = [
     "RelaxNoise",
     "RelaxedBernoulli",
     "RelaxedCategorical",
+    "ScoreMoments",
     "ScoreTerms",
     "UnbiasednessReport",
+    "antithetic_pathwise",
+    "antithetic_score_function",
+    "arm",
+    "baseline_variance",
     "batch_mean",
     "bernoulli_quadratic",
+    "bernoulli_straight_through",
     "categorical_table",
+    "conditional_gumbel",
     "constant",
     "control_variates",
     "diagnostics",
+    "disarm",
     "distributions",
+    "effective_sample_size",
     "estimate_and_variance_grad",
     "estimator_stats",
     "estimators",
@@ -98,30 +143,52 @@ __all__ = [
     "group_normalized_advantages",
     "gumbel",
     "gumbel_max",
+    "gumbel_rao",
     "gumbel_softmax",
     "gumbel_top_k",
+    "importance_score_function",
+    "markdown_table",
     "measure_valued",
+    "mlp_apply",
+    "mlp_init",
     "moving_average_init",
     "moving_average_update",
     "moving_average_value",
+    "normal_quadrature",
     "optimal_baseline_score_function",
     "optimal_coefficient",
+    "optimal_constant_baseline",
     "pathwise",
     "plotting",
     "problems",
+    "random_digital_shift",
     "rebar",
     "relax",
     "relaxation_noise",
     "relaxed_input",
     "repeat_estimates",
     "rloo",
+    "rqmc_pathwise",
+    "rqmc_score_function",
     "sample_gumbel",
     "score_function",
     "score_function_surrogate",
+    "score_function_with_baselines",
+    "score_moments",
     "score_terms",
     "straight_through",
+    "straight_through_expectation",
+    "sum_and_sample",
     "summarize",
+    "tables",
     "unbiasedness_check",
+    "unordered_set",
+    "unordered_set_weights",
+    "variance_at_baseline",
+    "variance_reduction",
+    "vimco",
+    "vimco_learning_signals",
+    "vimco_surrogate",
     "with_control_variate",
     "z_scores",
 ]
