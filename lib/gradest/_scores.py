@@ -45,14 +45,15 @@ def _normal(params: Params, x: jax.Array, weights: jax.Array) -> Params:
 def _bernoulli(params: Params, x: jax.Array, weights: jax.Array) -> Params:
     logits = params["logits"]
     w = _per_sample(weights, x.ndim)
-    return {"logits": jnp.sum(w * x, axis=0) - jnp.sum(weights) * jax.nn.sigmoid(logits)}
+    # Per sample, then summed, as autodiff of the log-probability does: it keeps the rounding.
+    return {"logits": jnp.sum(w * (x - jax.nn.sigmoid(logits)), axis=0)}
 
 
 def _categorical(params: Params, x: jax.Array, weights: jax.Array) -> Params:
     logits = params["logits"]
     one_hot = jax.nn.one_hot(x, logits.shape[-1], dtype=logits.dtype)
-    counts = jnp.sum(_per_sample(weights, one_hot.ndim) * one_hot, axis=0)
-    return {"logits": _unbroadcast(counts, logits) - jnp.sum(weights) * jax.nn.softmax(logits, axis=-1)}
+    w = _per_sample(weights, one_hot.ndim)
+    return {"logits": _unbroadcast(jnp.sum(w * (one_hot - jax.nn.softmax(logits, axis=-1)), axis=0), logits)}
 
 
 _ANALYTIC: dict[type, tuple[str, Callable[[Params, jax.Array, jax.Array], Params]]] = {
