@@ -1,170 +1,570 @@
-"""Throughput of the gradient estimators: samples per second, gradest (jitted) against NumPy and Python.
+"""Throughput of the gradient estimators against the rate of drawing their random numbers alone.
 
-    JAX_PLATFORMS=cpu python scripts/bench_estimators.py      # or: make bench
+    JAX_PLATFORMS=cpu python scripts/bench_estimators.py            # or: make bench
+    JAX_PLATFORMS=cpu python scripts/bench_estimators.py --quick    # a smoke test, seconds
 
-The benchmark is a list of sections; a section is a title and a list of small functions, each
-timing one implementation and printing one table row. To add an estimator, write its row
-functions (use :func:`row`) and append a section to ``SECTIONS``. Within a section every row is
-compared with the section's first row: the last column says how many times faster the first row
-is than this one.
+For every estimator, sample count N and dimension D (scalar parameters at D = 1, and parameters
+of shape (D,)), the benchmark reports samples per second of
+
+* the **estimator** (``gradest``, jitted, float32),
+* its **RNG floor**: a jitted program that draws exactly the random numbers the estimator draws
+  (the same ``jax.random`` calls on the same shapes) and sums them, so nothing but the draws is
+  timed, and
+* for the Gaussian estimators, a **float32 vectorised NumPy** implementation of the same math,
+
+together with the ratio of each to the floor, the compile time (trace + compile, measured once,
+separately from the runs) and the spread (min / median / max) over repeated runs. The runs are
+interleaved round-robin, every implementation of one (N, D) cell once per round, so that the
+load drift of a shared machine hits them alike. A sample is one draw of the D-dimensional
+variable; rates are samples of the variable per second.
+
+Results are written to ``_build/bench/estimators.json`` (one record per implementation and cell)
+and ``_build/bench/estimators.txt`` (the table), and the figure of samples/s against D to
+``book/images/bench_samples_per_second.png`` (``--figure`` to change, ``--no-figure`` to skip).
+The script uses only the public API of ``gradest``, so ``PYTHONPATH=<other checkout>/lib`` runs it
+against another version of the library (a before/after comparison on one machine).
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime
+import json
 import math
+import os
+import platform
+import statistics
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 import gradest
 
-REPEATS = 5
-WIDTH = (34, 10, 12, 14, 16)
+ROOT = Path(__file__).resolve().parent.parent
+K, LOC, SCALE = 0.5, 1.0, 1.5  # Gaussian problem f(x) = sum_d (x_d - K)^2 under N(LOC, SCALE^2)
+T_BERNOULLI = 0.45  # Bernoulli problem f(b) = sum_d (b_d - T)^2
+CATEGORIES = 10  # categorical problem: D variables with CATEGORIES categories, f = sum of a table
+TEMPERATURE = 0.5
+
+Fn = Callable[[], Any]
 
 
-def best_seconds(fn: Callable[[], object], repeats: int = REPEATS) -> float:
-    """The fastest of ``repeats`` timed calls (after one untimed warm-up call that compiles)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+@dataclass(frozen=True)
+class Cell:
+    """One point of the grid: N samples of a D-dimensional variable, scalar or vector parameters."""
+
+    num_samples: int
+    dim: int
+    layout: str  # "scalar" (parameters of shape (), D = 1) or "vector" (shape (D,))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return () if self.layout == "scalar" else (self.dim,)
 
 
-def row(name: str, num_samples: int, seconds: float, reference: float | None) -> float:
-    """Print one table row and return its throughput in samples per second."""
-    rate = num_samples / seconds
-    ratio = "1" if reference is None else f"{reference / rate:.3g}"
-    cells = (name, f"{num_samples:.0e}", f"{seconds * 1e3:.3g}", f"{rate:.3g}", ratio)
-    print("".join(c.ljust(w) for c, w in zip(cells, WIDTH, strict=True)).rstrip())
-    return rate
+@dataclass
+class Record:
+    """The measurements of one implementation in one cell."""
+
+    name: str
+    kind: str  # "gradest", "floor" or "numpy"
+    floor: str  # the name of the floor this implementation is compared with
+    num_samples: int
+    dim: int
+    layout: str
+    compile_s: float | None
+    run_s: list[float] = field(default_factory=list)
+
+    def rates(self) -> tuple[float, float, float]:
+        """min / median / max samples per second over the repeats."""
+        rates = sorted(self.num_samples / s for s in self.run_s)
+        return rates[0], statistics.median(rates), rates[-1]
 
 
-# ---- Score function on the Gaussian problem f(x) = (x - k)^2, x ~ N(mu, sigma^2) -------------------
-K, MU, SIGMA = 0.5, 1.0, 1.5
-PROBLEM = gradest.gaussian_quadratic(k=K, loc=MU, scale=SIGMA)
+# ---- problems -----------------------------------------------------------------------------------
 
 
-def _numpy_score_function(rng: np.random.Generator, n: int) -> tuple[float, float]:
-    x = rng.normal(MU, SIGMA, n)
-    f = (x - K) ** 2
-    z = (x - MU) / SIGMA
-    return float(np.mean(f * z / SIGMA)), float(np.mean(f * (z**2 - 1) / SIGMA))
+def gaussian_params(cell: Cell) -> dict[str, jax.Array]:
+    return {"loc": jnp.full(cell.shape, LOC, jnp.float32), "scale": jnp.full(cell.shape, SCALE, jnp.float32)}
 
 
-def _loop_score_function(rng: np.random.Generator, n: int) -> tuple[float, float]:
-    g_mu = g_sigma = 0.0
-    for _ in range(n):
-        x = rng.normal(MU, SIGMA)
-        f = (x - K) ** 2
-        z = (x - MU) / SIGMA
-        g_mu += f * z / SIGMA
-        g_sigma += f * (z * z - 1) / SIGMA
-    return g_mu / n, g_sigma / n
+def gaussian_cost(x: jax.Array, params: Any) -> jax.Array:
+    return jnp.sum((x - K) ** 2)
 
 
-def sf_gradest(reference: float | None) -> float:
-    n = 1_000_000
-    estimate = jax.jit(lambda key: gradest.score_function(PROBLEM.f, PROBLEM.dist, PROBLEM.params, key, n))
-    key = jax.random.key(0)
-    seconds = best_seconds(lambda: jax.block_until_ready(estimate(key)))
-    return row("gradest.score_function (jit)", n, seconds, reference)
+def bernoulli_cost(b: jax.Array, params: Any) -> jax.Array:
+    return jnp.sum((b - T_BERNOULLI) ** 2)
 
 
-def sf_numpy(reference: float | None) -> float:
-    n = 1_000_000
+def categorical_params(cell: Cell) -> dict[str, jax.Array]:
+    logits = jnp.linspace(-1.0, 1.0, CATEGORIES, dtype=jnp.float32)
+    return {"logits": jnp.broadcast_to(logits, (*cell.shape, CATEGORIES))}
+
+
+TABLE = jnp.linspace(0.0, 1.0, CATEGORIES, dtype=jnp.float32) ** 2
+
+
+def categorical_cost(x: jax.Array, params: Any) -> jax.Array:
+    """A cost of a one-hot vector or a point of the simplex (one row of x per variable)."""
+    return jnp.sum(x * TABLE)
+
+
+def categorical_index_cost(index: jax.Array, params: Any) -> jax.Array:
+    return jnp.sum(TABLE[index])
+
+
+# ---- floors: the estimator's random numbers alone -----------------------------------------------
+
+
+def floor_normal(cell: Cell) -> Callable[[jax.Array], jax.Array]:
+    return lambda key: jnp.sum(jax.random.normal(key, (cell.num_samples, *cell.shape)))
+
+
+def floor_measure_valued(cell: Cell) -> Callable[[jax.Array], jax.Array]:
+    shape = (cell.num_samples, *cell.shape)
+
+    def draws(key: jax.Array) -> jax.Array:
+        k_eps, k_rayleigh, k_maxwell, k_uniform = jax.random.split(key, 4)
+        return (
+            jnp.sum(jax.random.normal(k_eps, shape))
+            + jnp.sum(jax.random.rayleigh(k_rayleigh, 1.0, shape))
+            + jnp.sum(jax.random.double_sided_maxwell(k_maxwell, 0.0, 1.0, shape))
+            + jnp.sum(jax.random.uniform(k_uniform, shape))
+        )
+
+    return draws
+
+
+def floor_uniform(factor: int, categories: int = 1) -> Callable[[Cell], Callable[[jax.Array], jax.Array]]:
+    """``factor`` independent uniform arrays of shape (N, *shape[, categories])."""
+
+    def build(cell: Cell) -> Callable[[jax.Array], jax.Array]:
+        shape = (cell.num_samples, *cell.shape) + ((categories,) if categories > 1 else ())
+        return lambda key: sum(jnp.sum(jax.random.uniform(k, shape)) for k in jax.random.split(key, factor))
+
+    return build
+
+
+FLOORS: dict[str, Callable[[Cell], Callable[[jax.Array], jax.Array]]] = {
+    "floor: N·D normals": floor_normal,
+    "floor: measure-valued draws": floor_measure_valued,
+    "floor: N·D uniforms": floor_uniform(1),
+    "floor: 2·N·D uniforms": floor_uniform(2),
+    "floor: N·D·K uniforms": floor_uniform(1, CATEGORIES),
+}
+
+# ---- gradest estimators -------------------------------------------------------------------------
+
+
+def _gaussian(estimator: Callable[..., Any], **kwargs: Any) -> Callable[[Cell], Callable[..., Any]]:
+    def build(cell: Cell) -> Callable[[jax.Array], Any]:
+        params = gaussian_params(cell)
+        return lambda key: estimator(gaussian_cost, gradest.Normal(), params, key, cell.num_samples, **kwargs)
+
+    return build
+
+
+def _bernoulli(estimator: Callable[..., Any], **kwargs: Any) -> Callable[[Cell], Callable[..., Any]]:
+    def build(cell: Cell) -> Callable[[jax.Array], Any]:
+        params = {"logits": jnp.full(cell.shape, 0.3, jnp.float32)}
+        return lambda key: estimator(
+            bernoulli_cost, gradest.Bernoulli(), params, key, cell.num_samples, **kwargs
+        )
+
+    return build
+
+
+def _categorical_score_function(cell: Cell) -> Callable[[jax.Array], Any]:
+    params = categorical_params(cell)
+    return lambda key: gradest.score_function(
+        categorical_index_cost, gradest.Categorical(), params, key, cell.num_samples
+    )
+
+
+def _gumbel(kind: str) -> Callable[[Cell], Callable[[jax.Array], Any]]:
+    """Gumbel-max (sampling the cost, no gradient), Gumbel-softmax or straight-through gradients."""
+
+    def build(cell: Cell) -> Callable[[jax.Array], Any]:
+        logits = categorical_params(cell)["logits"]
+        n = cell.num_samples
+        if kind == "max":
+            return lambda key: jnp.mean(TABLE[gradest.gumbel_max(logits, key, (n,))])
+        sampler = gradest.gumbel_softmax if kind == "softmax" else gradest.straight_through
+
+        def loss(lg: jax.Array, key: jax.Array) -> jax.Array:
+            return jnp.mean(
+                jax.vmap(categorical_cost, in_axes=(0, None))(sampler(lg, key, TEMPERATURE, (n,)), lg)
+            )
+
+        return lambda key: jax.grad(loss)(logits, key)
+
+    return build
+
+
+@dataclass(frozen=True)
+class Estimator:
+    name: str
+    floor: str
+    build: Callable[[Cell], Callable[[jax.Array], Any]]
+    numpy: Callable[[Cell], Fn] | None = None
+    max_work: int | None = None  # skip cells with N·D above this (cost grows faster than N·D)
+
+
+# ---- float32 vectorised NumPy, the same math as the Gaussian estimators -------------------------
+
+F32 = np.float32
+
+
+def _np_draw(rng: np.random.Generator, cell: Cell) -> np.ndarray:
+    return rng.standard_normal((cell.num_samples, *cell.shape), dtype=F32)
+
+
+def numpy_score_function(cell: Cell, baseline: bool = False) -> Fn:
     rng = np.random.default_rng(0)
-    return row("NumPy, vectorised", n, best_seconds(lambda: _numpy_score_function(rng, n)), reference)
+
+    def run() -> tuple[np.ndarray, np.ndarray]:
+        eps = _np_draw(rng, cell)
+        x = F32(LOC) + F32(SCALE) * eps
+        f = np.sum((x - F32(K)) ** 2, axis=tuple(range(1, x.ndim)))
+        if baseline:  # leave-one-out
+            f = (f - (f.sum() - f) / F32(cell.num_samples - 1)).astype(F32)
+        f = f.reshape((-1,) + (1,) * (x.ndim - 1))
+        return np.mean(f * eps, axis=0) / F32(SCALE), np.mean(f * (eps * eps - F32(1)), axis=0) / F32(SCALE)
+
+    return run
 
 
-def sf_loop(reference: float | None) -> float:
-    n = 20_000
+def numpy_pathwise(cell: Cell) -> Fn:
     rng = np.random.default_rng(0)
-    seconds = best_seconds(lambda: _loop_score_function(rng, n), repeats=2)
-    return row("Python loop", n, seconds, reference)
+
+    def run() -> tuple[np.ndarray, np.ndarray]:
+        eps = _np_draw(rng, cell)
+        dfdx = F32(2) * (F32(LOC) + F32(SCALE) * eps - F32(K))
+        return np.mean(dfdx, axis=0), np.mean(dfdx * eps, axis=0)
+
+    return run
 
 
-def check_agreement() -> None:
-    """The three implementations estimate the same gradient (2(mu - k), 2 sigma)."""
-    n = 1_000_000
-    exact = (2 * (MU - K), 2 * SIGMA)
-    g = gradest.score_function(PROBLEM.f, PROBLEM.dist, PROBLEM.params, jax.random.key(1), n)
-    rng = np.random.default_rng(1)
-    for name, est in (
-        ("gradest", (float(g["loc"]), float(g["scale"]))),
-        ("numpy", _numpy_score_function(rng, n)),
-        ("loop", _loop_score_function(rng, 20_000)),
-    ):
-        tol = 0.5 if name == "loop" else 0.05
-        if not all(math.isclose(a, b, abs_tol=tol) for a, b in zip(est, exact, strict=True)):
-            raise AssertionError(f"{name} estimate {est} is far from the exact gradient {exact}")
+def numpy_measure_valued(cell: Cell) -> Fn:
+    """Four evaluations of the D-dimensional cost per coordinate, as gradest.measure_valued."""
+    rng = np.random.default_rng(0)
+    n, shape = cell.num_samples, (cell.num_samples, *cell.shape)
+    d = max(cell.dim, 1)
+
+    def replaced(base: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """f at base with coordinate i replaced by values[:, i], for every i: shape (N, D)."""
+        x = np.broadcast_to(base.reshape(n, 1, d), (n, d, d)).copy()
+        x[:, np.arange(d), np.arange(d)] = values.reshape(n, d)
+        return np.sum((x - F32(K)) ** 2, axis=2)
+
+    def run() -> tuple[np.ndarray, np.ndarray]:
+        base = F32(LOC) + F32(SCALE) * rng.standard_normal(shape, dtype=F32)
+        r = np.sqrt(F32(2) * rng.standard_exponential(shape, dtype=F32))
+        maxwell = np.sqrt(np.sum(rng.standard_normal((3, *shape), dtype=F32) ** 2, axis=0))
+        maxwell *= np.where(rng.random(shape, dtype=F32) < 0.5, F32(-1), F32(1))
+        u = rng.random(shape, dtype=F32)
+        g_loc = (replaced(base, LOC + SCALE * r) - replaced(base, LOC - SCALE * r)) / F32(
+            SCALE * np.sqrt(2 * np.pi)
+        )
+        g_scale = (replaced(base, LOC + SCALE * maxwell) - replaced(base, LOC + SCALE * maxwell * u)) / F32(
+            SCALE
+        )
+        return g_loc.mean(axis=0), g_scale.mean(axis=0)
+
+    return run
 
 
-def gumbel_samplers(reference: float | None) -> float:
-    """Rows for jitted gumbel_max and gumbel_softmax (tau = 0.5): 10-category samples per second."""
-    n, logits, key = 1_000_000, jax.numpy.linspace(-1.0, 1.0, 10), jax.random.key(0)
-    hard = jax.jit(lambda k: gradest.gumbel_max(logits, k, (n,)))
-    soft = jax.jit(lambda k: gradest.gumbel_softmax(logits, k, 0.5, (n,)))
-    rate = row("gradest.gumbel_max (jit)", n, best_seconds(lambda: hard(key).block_until_ready()), reference)
-    seconds = best_seconds(lambda: soft(key).block_until_ready())
-    row("gradest.gumbel_softmax (jit)", n, seconds, rate)
-    return rate
-
-
-def reparam_estimators(reference: float | None) -> float:
-    """Rows for jitted pathwise and measure_valued on the Gaussian problem: samples per second."""
-    n, key = 1_000_000, jax.random.key(0)
-    args = (PROBLEM.f, PROBLEM.dist, PROBLEM.params)
-    pathwise = jax.jit(lambda k: gradest.pathwise(*args, k, n))
-    measure_valued = jax.jit(lambda k: gradest.measure_valued(*args, k, n))
-    seconds = best_seconds(lambda: jax.block_until_ready(pathwise(key)))
-    rate = row("gradest.pathwise (jit)", n, seconds, reference)
-    seconds = best_seconds(lambda: jax.block_until_ready(measure_valued(key)))
-    row("gradest.measure_valued (jit)", n, seconds, rate)
-    return rate
-
-
-def rebar_relax_estimators(reference: float | None) -> float:
-    """Rows for jitted score_function, rebar and relax on the Bernoulli toy: samples per second."""
-    n, key, toy = 1_000_000, jax.random.key(0), gradest.bernoulli_quadratic(t=0.45)
-    args = (toy.f, toy.dist, toy.params)
-    timed = {
-        "gradest.score_function (jit)": jax.jit(lambda k: gradest.score_function(*args, k, n)),
-        "gradest.rebar (jit)": jax.jit(lambda k: gradest.rebar(*args, k, n, temperature=0.5)),
-        "gradest.relax, constant c (jit)": jax.jit(
-            lambda k: gradest.relax(*args, k, n, surrogate=lambda z, a: a, surrogate_params=0.25)
-        ),
-    }
-    first = None
-    for name, fn in timed.items():
-        rate = row(name, n, best_seconds(lambda fn=fn: jax.block_until_ready(fn(key))), first or reference)
-        first = first or rate
-    return first
-
-
-SECTIONS: list[tuple[str, list[Callable[[float | None], float]]]] = [
-    ("score function, f(x) = (x - k)^2 under N(mu, sigma^2)", [sf_gradest, sf_numpy, sf_loop]),
-    ("Gumbel samplers, 10 categories", [gumbel_samplers]),
-    ("pathwise and measure-valued, f(x) = (x - k)^2 under N(mu, sigma^2)", [reparam_estimators]),
-    ("REBAR and RELAX, Bernoulli toy (b - 0.45)^2", [rebar_relax_estimators]),
+ESTIMATORS: list[Estimator] = [
+    Estimator(
+        "score_function", "floor: N·D normals", _gaussian(gradest.score_function), numpy_score_function
+    ),
+    Estimator(
+        "score_function + rloo",
+        "floor: N·D normals",
+        _gaussian(gradest.score_function, baseline=gradest.rloo),
+        lambda cell: numpy_score_function(cell, baseline=True),
+    ),
+    Estimator("pathwise", "floor: N·D normals", _gaussian(gradest.pathwise), numpy_pathwise),
+    Estimator(
+        "measure_valued",
+        "floor: measure-valued draws",
+        _gaussian(gradest.measure_valued),
+        numpy_measure_valued,
+        max_work=10**6,
+    ),
+    Estimator("score_function, Bernoulli", "floor: N·D uniforms", _bernoulli(gradest.score_function)),
+    Estimator(
+        "score_function, categorical", "floor: N·D·K uniforms", _categorical_score_function, max_work=10**6
+    ),
+    Estimator("gumbel_max (sampling only)", "floor: N·D·K uniforms", _gumbel("max"), max_work=10**6),
+    Estimator("gumbel_softmax", "floor: N·D·K uniforms", _gumbel("softmax"), max_work=10**6),
+    Estimator("straight_through", "floor: N·D·K uniforms", _gumbel("straight"), max_work=10**6),
+    Estimator("rebar", "floor: 2·N·D uniforms", _bernoulli(gradest.rebar, temperature=TEMPERATURE)),
+    Estimator(
+        "relax, constant c",
+        "floor: 2·N·D uniforms",
+        _bernoulli(gradest.relax, surrogate=lambda z, a: a, surrogate_params=jnp.float32(0.25)),
+    ),
 ]
 
+GAUSSIAN = ("score_function", "score_function + rloo", "pathwise", "measure_valued")
 
-def main() -> None:
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}; best of {REPEATS} runs")
-    check_agreement()
-    header = ("implementation", "samples", "time (ms)", "samples / s", "1st row is x faster")
-    for title, benchmarks in SECTIONS:
-        print(f"\n## {title}")
-        print("".join(c.ljust(w) for c, w in zip(header, WIDTH, strict=True)).rstrip())
-        reference = None
-        for bench in benchmarks:
-            rate = bench(reference)
-            reference = rate if reference is None else reference
+# ---- timing -------------------------------------------------------------------------------------
+
+
+def compiled(build: Callable[[jax.Array], Any], key: jax.Array) -> tuple[Fn, float]:
+    """The jitted program, compiled ahead of time, and the seconds tracing and compiling took."""
+    start = time.perf_counter()
+    program = jax.jit(build).lower(key).compile()
+    seconds = time.perf_counter() - start
+    jax.block_until_ready(program(key))  # one untimed run: page in the buffers
+    return (lambda: jax.block_until_ready(program(key))), seconds
+
+
+def numpy_warm(run: Fn) -> Fn:
+    run()
+    return run
+
+
+def measure_cell(cell: Cell, estimators: list[Estimator], repeats: int, with_numpy: bool) -> list[Record]:
+    key = jax.random.key(0)
+    work = cell.num_samples * cell.dim
+    chosen = [e for e in estimators if e.max_work is None or work <= e.max_work]
+    programs: list[tuple[Record, Fn]] = []
+    for floor in dict.fromkeys(e.floor for e in chosen):
+        run, seconds = compiled(FLOORS[floor](cell), key)
+        programs.append(
+            (Record(floor, "floor", floor, cell.num_samples, cell.dim, cell.layout, seconds), run)
+        )
+    for est in chosen:
+        run, seconds = compiled(est.build(cell), key)
+        programs.append(
+            (Record(est.name, "gradest", est.floor, cell.num_samples, cell.dim, cell.layout, seconds), run)
+        )
+        if with_numpy and est.numpy is not None:
+            record = Record(
+                f"{est.name} (NumPy f32)", "numpy", est.floor, cell.num_samples, cell.dim, cell.layout, None
+            )
+            programs.append((record, numpy_warm(est.numpy(cell))))
+    for _ in range(repeats):  # round-robin: every implementation once per round
+        for record, run in programs:
+            start = time.perf_counter()
+            run()
+            record.run_s.append(time.perf_counter() - start)
+    return [record for record, _ in programs]
+
+
+def check_agreement(estimators: list[Estimator], num_samples: int = 200_000) -> None:
+    """gradest and the NumPy versions estimate the same Gaussian gradient (2(μ - k), 2σ) per coordinate."""
+    cell = Cell(num_samples, 2, "vector")
+    exact = np.array([2 * (LOC - K), 2 * SCALE])
+    tolerance = 0.1 * math.sqrt(200_000 / num_samples)  # about 5 standard errors of the score function
+    for est in (e for e in estimators if e.name in GAUSSIAN):
+        grads = jax.jit(est.build(cell))(jax.random.key(1))
+        ours = np.array([np.asarray(grads["loc"]), np.asarray(grads["scale"])])
+        theirs = np.array(est.numpy(cell)()) if est.numpy else ours
+        for name, value in (("gradest " + est.name, ours), ("NumPy " + est.name, theirs)):
+            if not np.allclose(value, exact[:, None], atol=tolerance):
+                raise AssertionError(
+                    f"{name} gave {value.tolist()}, far from the exact gradient {exact.tolist()}"
+                )
+
+
+# ---- reporting ----------------------------------------------------------------------------------
+
+
+def _fmt_rate(rate: float) -> str:
+    return f"{rate / 1e6:.3g}M"
+
+
+def table(records: list[Record]) -> str:
+    """The text table: per cell, every implementation's rates, ratio to its floor and to NumPy."""
+    lines = []
+    header = (
+        f"{'implementation':<34}{'N':>8}{'D':>5} {'params':<7}{'samples/s min / median / max':>32}"
+        f"{'÷ floor':>9}{'÷ NumPy':>9}{'compile s':>11}"
+    )
+    cells = dict.fromkeys((r.num_samples, r.dim, r.layout) for r in records)
+    for cell in cells:
+        group = [r for r in records if (r.num_samples, r.dim, r.layout) == cell]
+        median = {r.name: r.rates()[1] for r in group}
+        lines += ["", header, "-" * len(header)]
+        for r in group:
+            lo, mid, hi = r.rates()
+            spread = f"{_fmt_rate(lo)} / {_fmt_rate(mid)} / {_fmt_rate(hi)}"
+            ratio = f"{mid / median[r.floor]:.2f}" if r.kind != "floor" else ""
+            numpy_name = f"{r.name} (NumPy f32)"
+            vs_numpy = f"{mid / median[numpy_name]:.2f}" if numpy_name in median else ""
+            compile_s = f"{r.compile_s:.2f}" if r.compile_s is not None else ""
+            lines.append(
+                f"{r.name:<34}{r.num_samples:>8.0e}{r.dim:>5} {r.layout:<7}{spread:>32}"
+                f"{ratio:>9}{vs_numpy:>9}{compile_s:>11}"
+            )
+    return "\n".join(lines)
+
+
+def markdown(records: list[Record]) -> str:
+    """A Markdown table of the estimators (median rate, ratio to the floor and to NumPy, compile time)."""
+    median = {(r.name, r.num_samples, r.dim, r.layout): r.rates()[1] for r in records}
+    lines = [
+        "| estimator | N | D | parameters | samples/s (median) | ÷ RNG floor | ÷ NumPy f32 | compile (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in records:
+        if r.kind != "gradest":
+            continue
+        cell = (r.num_samples, r.dim, r.layout)
+        rate = median[(r.name, *cell)]
+        numpy_rate = median.get((f"{r.name} (NumPy f32)", *cell))
+        vs_numpy = f"{rate / numpy_rate:.2f}" if numpy_rate else ""
+        lines.append(
+            f"| {r.name} | {r.num_samples:.0e} | {r.dim} | {r.layout} | {rate / 1e6:.3g} M "
+            f"| {rate / median[(r.floor, *cell)]:.2f} | {vs_numpy} | {r.compile_s:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def _largest_n(records: list[Record], name: str) -> list[tuple[int, float]]:
+    """(D, median samples/s) at the largest N measured for each D, vector parameters."""
+    best: dict[int, Record] = {}
+    for r in records:
+        if r.name == name and r.layout == "vector" and r.num_samples >= best.get(r.dim, r).num_samples:
+            best[r.dim] = r
+    return sorted((d, r.rates()[1]) for d, r in best.items())
+
+
+def figure(records: list[Record], path: Path) -> None:
+    """Median samples/s against D at the largest N measured: Gaussian and discrete estimators."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gradest.plotting.use_style()
+    names = list(dict.fromkeys(r.name for r in records))
+    gaussian_floors = {"floor: N·D normals", "floor: measure-valued draws"}
+    panels = {
+        "Gaussian N(μ, σ²), cost Σ(x − k)²": [
+            n for n in names if n in GAUSSIAN or n in gaussian_floors or n == "score_function (NumPy f32)"
+        ],
+        "Bernoulli and categorical (K = 10)": [
+            n for n in names if n not in GAUSSIAN and "NumPy" not in n and n not in gaussian_floors
+        ],
+    }
+    panels = {title: members for title, members in panels.items() if members}
+    dashes = ["--", "-.", (0, (1, 1)), (0, (6, 2, 1, 2))]
+    fig, axes = plt.subplots(1, len(panels), figsize=(7.5, 4.6), sharey=True, squeeze=False)
+    for ax, (title, members) in zip(axes[0], panels.items(), strict=True):
+        floors = 0
+        for name in members:
+            points = _largest_n(records, name)
+            if not points:
+                continue
+            if name.startswith("floor"):
+                style = dict(color="black", linestyle=dashes[floors % len(dashes)], marker="s")
+                floors += 1
+            elif "NumPy" in name:
+                style = dict(color="0.45", linestyle=":", marker="^")
+            else:
+                style = dict(linestyle="-", marker="o")
+            ax.plot(*zip(*points, strict=True), markersize=3.5, label=name, linewidth=1.4, **style)
+        ax.set(xscale="log", yscale="log", xlabel="dimension D of the variable", title=title)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=8, ncol=1)
+    axes[0][0].set_ylabel("samples of the variable per second")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "date_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M"),
+        "jax": jax.__version__,
+        "numpy": np.__version__,
+        "gradest": gradest.__file__,
+        "backend": jax.devices()[0].platform,
+        "devices": jax.device_count(),
+        "cpu_count": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "load_average_before": os.getloadavg(),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+    }
+
+
+def main(argv: list[str] | None = None) -> list[Record]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny N, D in {1, 2}, 2 repeats: a smoke test")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], help="values of N")
+    parser.add_argument("--dims", type=int, nargs="+", default=[1, 10, 100], help="values of D")
+    parser.add_argument("--max-work", type=float, default=1e7, help="skip cells with N·D above this")
+    parser.add_argument("--only", nargs="*", default=None, help="estimator names to run (default: all)")
+    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "bench", help="output folder")
+    parser.add_argument(
+        "--figure", type=Path, default=ROOT / "book" / "images" / "bench_samples_per_second.png"
+    )
+    parser.add_argument("--no-figure", action="store_true")
+    parser.add_argument("--no-numpy", action="store_true")
+    parser.add_argument(
+        "--from-json", type=Path, nargs="+", help="redraw the table and figure of earlier runs (merged)"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.dims, args.repeats, args.max_work = [2_000], [1, 2], 2, 1e4
+    if args.from_json:
+        stored = [r for path in args.from_json for r in json.loads(path.read_text())["records"]]
+        records = [Record(**{k: v for k, v in r.items() if k != "samples_per_s"}) for r in stored]
+        print(table(records))
+        print(markdown(records))
+        figure(records, args.figure)
+        return records
+    estimators = [e for e in ESTIMATORS if args.only is None or e.name in args.only]
+    info = machine()
+    print(
+        f"jax {info['jax']} on {info['backend']} ({info['cpu_count']} CPUs), {info['date_utc']} UTC, "
+        f"load average {tuple(round(x, 2) for x in info['load_average_before'])}, "
+        f"XLA_FLAGS={info['xla_flags']!r}; {args.repeats} round-robin repeats"
+    )
+    check_agreement(estimators, 20_000 if args.quick else 200_000)
+    cells = [Cell(n, 1, "scalar") for n in args.sizes] + [
+        Cell(n, d, "vector") for d in args.dims for n in args.sizes if n * d <= args.max_work
+    ]
+    records: list[Record] = []
+    for cell in cells:
+        records += measure_cell(cell, estimators, args.repeats, not args.no_numpy)
+        print(
+            table(
+                [
+                    r
+                    for r in records
+                    if (r.num_samples, r.dim, r.layout) == (cell.num_samples, cell.dim, cell.layout)
+                ]
+            ),
+            flush=True,
+        )
+    info["load_average_after"] = os.getloadavg()
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {**asdict(r), "samples_per_s": dict(zip(("min", "median", "max"), r.rates(), strict=True))}
+        for r in records
+    ]
+    (args.out / "estimators.json").write_text(json.dumps({"machine": info, "records": rows}, indent=1))
+    text = table(records)
+    (args.out / "estimators.txt").write_text(text + "\n")
+    (args.out / "estimators.md").write_text(markdown(records) + "\n")
+    if not args.no_figure:
+        figure(records, args.figure)
+    print(
+        f"\nload average after: {tuple(round(x, 2) for x in info['load_average_after'])}; "
+        f"wrote {args.out / 'estimators.json'} and estimators.txt"
+    )
+    return records
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 The library of the book *Gradients Through Randomness*. Everything public is re-exported here.
 """
 
+import gradest._xla_flags  # noqa: F401  (first: it sets XLA_FLAGS before a JAX backend starts)
 from gradest import (
     baseline_variance,
     control_variates,

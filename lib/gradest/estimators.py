@@ -13,6 +13,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from gradest import _scores, _sharding
 from gradest import _validation as v
 from gradest.types import Baseline, Cost, Distribution, Params, PyTree
 
@@ -21,11 +22,6 @@ __all__ = ["Baseline", "Cost", "pathwise", "score_function", "score_function_sur
 # Kept for the modules that import them from here; the checks themselves live in _validation.
 _check_common = v.check_common
 _baseline_values = v.baseline_values
-
-
-def _joint_log_prob(dist: Any, params: Params, x: jax.Array, num_samples: int) -> jax.Array:
-    """log p(x⁽ⁱ⁾) of each of the ``num_samples`` samples, summed over independent variables."""
-    return jnp.sum(dist.log_prob(params, x).reshape(num_samples, -1), axis=1)
 
 
 def _costs(f: Cost, x: jax.Array, params: Params, num_samples: int) -> jax.Array:
@@ -101,7 +97,7 @@ def _surrogate(
     x = dist.sample(params, key, (num_samples,))
     f_values = _costs(f, x, params, num_samples)
     advantage = jax.lax.stop_gradient(f_values - v.baseline_values(baseline, f_values))
-    log_p = _joint_log_prob(dist, params, x, num_samples)
+    log_p = _scores.joint_log_prob(dist, params, x)
     return jnp.mean(advantage * (log_p - jax.lax.stop_gradient(log_p)) + f_values)
 
 
@@ -147,9 +143,28 @@ def score_function(
     checked = v.check_common(f, dist, params, key, num_samples)
     size = v.check_batch_size(num_samples, batch_size)
     v.check_num_samples_memory(num_samples, checked, size)
+    return _batched(
+        lambda k, n: _score_function_estimate(f, dist, checked, k, n, baseline), key, num_samples, size
+    )
+
+
+def _score_function_estimate(
+    f: Cost, dist: Distribution, params: Params, key: jax.Array, num_samples: int, baseline: Any
+) -> Params:
+    """The gradient of :func:`_surrogate`, written out so that the samples are drawn once."""
+    # The barrier stops XLA from regenerating the samples in every reduction; the score term is
+    # one weighted sum, in closed form for the common families.
+    x = jax.lax.optimization_barrier(_sharding.shard_samples(dist.sample(params, key, (num_samples,))))
+
+    def mean_cost(p: Params) -> tuple[jax.Array, jax.Array]:
+        f_values = _costs(f, x, p, num_samples)
+        return jnp.mean(f_values), f_values
+
     # Differentiate the checked (floating) parameters: jax.grad refuses integer leaves.
-    grad = jax.grad(_surrogate, argnums=2)
-    return _batched(lambda k, n: grad(f, dist, checked, k, n, baseline), key, num_samples, size)
+    explicit, f_values = jax.grad(mean_cost, has_aux=True)(params)
+    advantage = jax.lax.stop_gradient(f_values - v.baseline_values(baseline, f_values))
+    score = _scores.weighted_score(dist, params, x, advantage / num_samples)
+    return jax.tree.map(jnp.add, score, explicit)
 
 
 def pathwise(
@@ -200,7 +215,7 @@ def pathwise(
     v.check_num_samples_memory(num_samples, checked, size)
 
     def objective(p: Params, k: jax.Array, n: int) -> jax.Array:
-        x = dist.rsample(p, k, (n,))
+        x = _sharding.shard_samples(dist.rsample(p, k, (n,)))
         return jnp.mean(_costs(f, x, p, n))
 
     # Differentiate the checked (floating) parameters: integer leaves such as ``{"scale": 1}``

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gradest import _sharding
 from gradest import _validation as v
 
 
@@ -92,7 +93,9 @@ def sample_gumbel(key: jax.Array, shape: Any = (), dtype: Any = jnp.float32) -> 
 def _perturbed(logits: jax.Array, key: jax.Array, sample_shape: tuple[int, ...]) -> jax.Array:
     """``logits + g`` broadcast to ``sample_shape + logits.shape``; −inf logits stay −inf."""
     shape = sample_shape + logits.shape
-    return logits + sample_gumbel(key, shape, logits.dtype)
+    g = sample_gumbel(key, shape, logits.dtype)
+    # With sample axes, the leading one is split over the devices of a "samples" mesh axis.
+    return logits + (_sharding.shard_samples(g) if sample_shape else g)
 
 
 def gumbel_max(logits: Any, key: jax.Array, sample_shape: Any = ()) -> jax.Array:

@@ -35,6 +35,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from gradest import _sharding
 from gradest import _validation as v
 from gradest.distributions import Normal
 from gradest.types import Cost, Params
@@ -136,5 +137,5 @@ def measure_valued(f: Cost, dist: Any, params: Params, key: jax.Array, num_sampl
         "maxwell": jax.random.double_sided_maxwell(k_maxwell, 0.0, 1.0, shape, dtype),
         "uniform": jax.random.uniform(k_uniform, shape, dtype),
     }
-    grads = jax.vmap(lambda n: _one_sample(f, p, n))(noise)
+    grads = jax.vmap(lambda n: _one_sample(f, p, n))(_sharding.shard_samples(noise))
     return jax.tree.map(lambda g: jnp.mean(g, axis=0), grads)

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from gradest import _scores, _sharding
 from gradest import _validation as v
 from gradest.distributions import Bernoulli, Categorical
 from gradest.types import Cost, Params
@@ -202,13 +203,6 @@ def relaxed_input(dist: Any, z: jax.Array, temperature: Any) -> jax.Array:
     return jax.nn.softmax(z / tau, axis=-1)
 
 
-def _joint_log_prob(dist: Any, params: Params, b: jax.Array) -> jax.Array:
-    """log p(b⁽ⁱ⁾) of each sample, summed over the independent variables: shape (N,)."""
-    x = jnp.argmax(b, axis=-1) if isinstance(dist, Categorical) else b
-    log_p = dist.log_prob(params, x)
-    return jnp.sum(log_p.reshape(log_p.shape[0], -1), axis=1)
-
-
 def _estimate(
     f: Cost,
     dist: Any,
@@ -227,7 +221,7 @@ def _estimate(
     batch_control = jax.vmap(control, in_axes=(0, None))
 
     def reparameterized_terms(p: Params) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
-        z, b, z_tilde = relaxation_noise(dist, p, key, num_samples)
+        z, b, z_tilde = _sharding.shard_samples(relaxation_noise(dist, p, key, num_samples))
         c_z_tilde = batch_control(z_tilde, p)
         f_b = batch_f(b, p)
         v.check_cost_values(control_name, c_z_tilde, num_samples)
@@ -236,8 +230,8 @@ def _estimate(
         return jnp.mean(batch_control(z, p) - c_z_tilde + f_b), (b, f_b - c_z_tilde)
 
     pathwise, (b, advantage) = jax.grad(reparameterized_terms, has_aux=True)(params)
-    _, score_pullback = jax.vjp(lambda p: _joint_log_prob(dist, p, b), params)
-    (score,) = score_pullback(advantage / num_samples)
+    x = jnp.argmax(b, axis=-1) if isinstance(dist, Categorical) else b
+    score = _scores.weighted_score(dist, params, x, advantage / num_samples)
     return jax.tree.map(jnp.add, score, pathwise)
 
 

@@ -1,0 +1,80 @@
+"""Every estimator runs with its sample axis split over two devices and gives the one-device estimate.
+
+The check runs in a subprocess, because the number of (forced host) CPU devices is fixed when the
+JAX backend starts: ``XLA_FLAGS=--xla_force_host_platform_device_count=2``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+SCRIPT = textwrap.dedent(
+    """
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from jax.sharding import AxisType
+
+    import gradest
+
+    assert jax.device_count() == 2, jax.devices()
+    N = 64
+    key = jax.random.key(0)
+    normal = (gradest.Normal(), {"loc": jnp.array([0.5, -1.0]), "scale": jnp.array([1.0, 2.0])})
+    bern = (gradest.Bernoulli(), {"logits": jnp.array([0.3, -0.7])})
+    cat = (gradest.Categorical(), {"logits": jnp.array([[0.2, -1.0, 0.5], [0.0, 1.0, -0.5]])})
+
+    def quad(x, p):
+        return jnp.sum((x - 0.3) ** 2)
+
+    def relaxed_grad(sampler):
+        def loss(logits, k):
+            return jnp.mean(jax.vmap(quad, in_axes=(0, None))(sampler(logits, k, 0.5, (N,)), None))
+
+        return lambda k: jax.grad(loss)(cat[1]["logits"], k)
+
+    ESTIMATORS = {
+        "score_function": lambda k: gradest.score_function(quad, *normal, k, N),
+        "score_function rloo": lambda k: gradest.score_function(quad, *normal, k, N, baseline=gradest.rloo),
+        "score_function categorical": lambda k: gradest.score_function(
+            lambda i, p: jnp.sum(i**2).astype(jnp.float32), *cat, k, N
+        ),
+        "pathwise": lambda k: gradest.pathwise(quad, *normal, k, N),
+        "measure_valued": lambda k: gradest.measure_valued(quad, *normal, k, N),
+        "rebar": lambda k: gradest.rebar(quad, *bern, k, N, temperature=0.5),
+        "relax categorical": lambda k: gradest.relax(
+            quad, *cat, k, N, surrogate=lambda z, w: w * jnp.sum(jax.nn.softmax(z)), surrogate_params=0.2
+        ),
+        "gumbel_softmax": relaxed_grad(gradest.gumbel_softmax),
+        "straight_through": relaxed_grad(gradest.straight_through),
+        "gumbel_max": lambda k: jnp.mean(gradest.gumbel_max(cat[1]["logits"], k, (N,)).astype(jnp.float32)),
+    }
+    # Without the mesh nothing is split, so the check below can fail.
+    assert "all-reduce" not in jax.jit(ESTIMATORS["score_function"]).lower(key).compile().as_text()
+    mesh = jax.make_mesh((2,), ("samples",), axis_types=(AxisType.Auto,))
+    for name, estimator in ESTIMATORS.items():
+        one_device = jax.jit(estimator)(key)
+        with jax.set_mesh(mesh):
+            program = jax.jit(estimator).lower(key).compile()
+            sharded = program(key)
+        # The samples were split: the means are partial sums combined across the devices.
+        assert "all-reduce" in program.as_text(), name
+        for a, b in zip(jax.tree.leaves(one_device), jax.tree.leaves(sharded), strict=True):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6, err_msg=name)
+    print("sharded estimates agree")
+    """
+)
+
+
+def test_estimators_shard_the_sample_axis_over_two_devices():
+    env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    lib = str(Path(__file__).resolve().parent.parent / "lib")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [lib, env.get("PYTHONPATH")]))
+    command = [sys.executable, "-c", SCRIPT]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "sharded estimates agree" in result.stdout
