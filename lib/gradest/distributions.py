@@ -302,8 +302,10 @@ class RelaxedCategorical(_Family):
     density with respect to Lebesgue measure on the first K − 1 coordinates is
 
     .. math::
-       \log p(x) = \log (K-1)! + (K-1)\log\tau + \sum_{k=1}^K \big(\eta_k - (\tau+1)\log x_k\big)
-       - K \log\sum_{k=1}^K e^{\eta_k - \tau\log x_k}.
+       \begin{aligned}
+       \log p(x) = {}& \log (K-1)! + (K-1)\log\tau + \sum_{k=1}^K \big(\eta_k - (\tau+1)\log x_k\big)
+       \\ & - K \log\sum_{k=1}^K e^{\eta_k - \tau\log x_k}.
+       \end{aligned}
 
     A ``-inf`` logit makes its coordinate exactly 0; the density is then that of the Concrete
     distribution of the remaining categories (K counts only finite logits), with finite values and
@@ -452,8 +454,10 @@ class Beta(_Family):
     batch shape.
 
     .. math::
-       \log p(x) = (a-1)\log x + (b-1)\log(1-x) - \log\mathrm B(a, b),\qquad
-       x = \frac{G_a}{G_a + G_b},\ G_a\sim\mathrm{Gamma}(a,1),\ G_b\sim\mathrm{Gamma}(b,1),
+       \begin{aligned}
+       \log p(x) &= (a-1)\log x + (b-1)\log(1-x) - \log\mathrm B(a, b), \\
+       x &= \frac{G_a}{G_a + G_b},\ G_a\sim\mathrm{Gamma}(a,1),\ G_b\sim\mathrm{Gamma}(b,1),
+       \end{aligned}
 
     reparameterized through the implicit gradients of the two Gamma samples
     :cite:p:`figurnov2018implicit`. The ratio is formed from log-Gamma samples,
@@ -498,9 +502,11 @@ class Dirichlet(_Family):
     ``log_prob`` returns ``sample_shape + batch_shape``.
 
     .. math::
-       \log p(x) = \sum_k (\alpha_k - 1)\log x_k + \log\Gamma\Big(\sum_k\alpha_k\Big)
-       - \sum_k \log\Gamma(\alpha_k),\qquad
-       x_k = \frac{G_k}{\sum_j G_j},\ G_k \sim \mathrm{Gamma}(\alpha_k, 1),
+       \begin{aligned}
+       \log p(x) &= \sum_k (\alpha_k - 1)\log x_k + \log\Gamma\Big(\sum_k\alpha_k\Big)
+       - \sum_k \log\Gamma(\alpha_k), \\
+       x_k &= \frac{G_k}{\sum_j G_j},\ G_k \sim \mathrm{Gamma}(\alpha_k, 1),
+       \end{aligned}
 
     reparameterized through the implicit gradients of the Gamma samples
     :cite:p:`figurnov2018implicit`, normalised in log space (a softmax of log-Gamma samples).

@@ -109,11 +109,12 @@ def gumbel_rao(
     For each of N exact samples :math:`D = \operatorname{onehot}(\arg\max(\log\pi + G))`,
 
     .. math::
-       \hat g = \Big(\frac{\partial f}{\partial y}\Big|_{y=D}\Big)^{\!\top}
-                \frac1M\sum_{m=1}^{M}
-                \frac{\partial}{\partial\phi}\operatorname{softmax}
-                \Big(\frac{\log\pi_\phi + G_m}{\tau}\Big),\qquad
-       G_m \sim G \mid \arg\max(\log\pi + G) = D,
+       \begin{aligned}
+       \hat g &= \Big(\frac{\partial f}{\partial y}\Big|_{y=D}\Big)^{\!\top}
+       \frac1M\sum_{m=1}^{M} \frac{\partial}{\partial\phi}\operatorname{softmax}
+       \Big(\frac{\log\pi_\phi + G_m}{\tau}\Big), \\
+       G_m &\sim G \mid \arg\max(\log\pi + G) = D,
+       \end{aligned}
 
     (plus :math:`\partial_\phi f(D,\phi)`), with the conditional noise of
     :func:`conditional_gumbel` held fixed. Its expectation is that of the straight-through
@@ -168,11 +169,13 @@ def straight_through_expectation(
     r"""The expectation of the straight-through (and Gumbel-Rao) estimate, category by category.
 
     .. math::
-       \mathbb E[\hat g] = \sum_{k=1}^{K} \pi_k\,
-          \Big(\frac{\partial f}{\partial y}\Big|_{y=e_k}\Big)^{\!\top}
-          \mathbb E\Big[\frac{\partial}{\partial\phi}\operatorname{softmax}
-          \Big(\frac{\log\pi_\phi + G}{\tau}\Big)\,\Big|\,\arg\max(\log\pi + G) = k\Big]
-          + \sum_k \pi_k\,\partial_\phi f(e_k, \phi)
+       \begin{aligned}
+       \mathbb E[\hat g] = {}& \sum_{k=1}^{K} \pi_k\,
+       \Big(\frac{\partial f}{\partial y}\Big|_{y=e_k}\Big)^{\!\top}
+       \mathbb E\Big[\frac{\partial}{\partial\phi}\operatorname{softmax}
+       \Big(\frac{\log\pi_\phi + G}{\tau}\Big)\,\Big|\,\arg\max(\log\pi + G) = k\Big] \\
+       & + \sum_k \pi_k\,\partial_\phi f(e_k, \phi)
+       \end{aligned}
 
     The sum over categories is exact; each conditional expectation of the Jacobian is averaged
     over ``num_samples`` draws of :func:`conditional_gumbel`, so the result is an unbiased

@@ -250,9 +250,11 @@ def relax(
     With the noise of :func:`relaxation_noise` and a differentiable surrogate :math:`c_\psi`,
 
     .. math::
-       \hat g = \frac1N\sum_{i=1}^N \Big(\big[f(b_i) - c_\psi(\tilde z_i)\big]\nabla_\phi\log p_\phi(b_i)
-                + \nabla_\phi c_\psi(z_i) - \nabla_\phi c_\psi(\tilde z_i)\Big)
-                + \frac1N\sum_{i=1}^N \partial_\phi f(b_i, \phi),
+       \begin{aligned}
+       \hat g = {}& \frac1N\sum_{i=1}^N \Big(\big[f(b_i) - c_\psi(\tilde z_i)\big]
+       \nabla_\phi\log p_\phi(b_i) + \nabla_\phi c_\psi(z_i) - \nabla_\phi c_\psi(\tilde z_i)\Big) \\
+       & + \frac1N\sum_{i=1}^N \partial_\phi f(b_i, \phi),
+       \end{aligned}
 
     unbiased for every surrogate: the three terms with :math:`c_\psi` are two estimates of
     :math:`\nabla_\phi\mathbb E[c_\psi(z)]` (score-function through b and the conditional sample,
@@ -299,9 +301,11 @@ def rebar(
     r"""REBAR estimate of :math:`\nabla_\phi\mathbb E[f(b)]`: RELAX with the relaxed cost as surrogate.
 
     .. math::
-       c(z) = \nu\, f\big(\sigma_\tau(z)\big),\qquad
-       \hat g = \big[f(b) - \nu f(\sigma_\tau(\tilde z))\big]\nabla_\phi\log p_\phi(b)
-                + \nu\nabla_\phi f(\sigma_\tau(z)) - \nu\nabla_\phi f(\sigma_\tau(\tilde z)),
+       \begin{aligned}
+       c(z) &= \nu\, f\big(\sigma_\tau(z)\big), \\
+       \hat g &= \big[f(b) - \nu f(\sigma_\tau(\tilde z))\big]\nabla_\phi\log p_\phi(b)
+       + \nu\nabla_\phi f(\sigma_\tau(z)) - \nu\nabla_\phi f(\sigma_\tau(\tilde z)),
+       \end{aligned}
 
     averaged over N samples (plus :math:`\partial_\phi f(b, \phi)` when the cost depends on the
     parameters), with :math:`\sigma_\tau` from :func:`relaxed_input`. It is unbiased for every

@@ -354,10 +354,11 @@ def sum_and_sample(
     :math:`q_x = \pi_x/(1-\pi_C)` the categorical restricted to the others,
 
     .. math::
-       \hat g = \sum_{c\in C} f_c\,\nabla\pi_c
-              + \nabla(1-\pi_C)\,\frac1N\sum_i f(x_i)
-              + (1-\pi_C)\,\frac1N\sum_i \big(f(x_i) - b_i\big)\,\nabla\log q_{x_i},
-              \qquad x_i\sim q,
+       \begin{aligned}
+       \hat g = {}& \sum_{c\in C} f_c\,\nabla\pi_c + \nabla(1-\pi_C)\,\frac1N\sum_i f(x_i) \\
+       & + (1-\pi_C)\,\frac1N\sum_i \big(f(x_i) - b_i\big)\,\nabla\log q_{x_i},
+       \qquad x_i\sim q,
+       \end{aligned}
 
     (plus :math:`\sum_C\pi_c\partial_\phi f_c + (1-\pi_C)\frac1N\sum_i\partial_\phi f(x_i)` when f
     depends on the parameters). The summed part is exact, and the sampled part is weighted by the
