@@ -253,6 +253,17 @@ category_logits = Constraint("logits", event_ndim=1)
 simplex = Constraint("simplex", event_ndim=1)
 
 
+def check_one_categorical(dist: Any, params: Params) -> Params:
+    """Checked parameters of exactly one categorical variable (batch shape ``()``, logits (K,))."""
+    checked = dist.check(params)
+    if dist.batch_shape(checked) != ():
+        raise ValueError(
+            f"params must describe one categorical variable, shape (K,), got batch shape "
+            f"{dist.batch_shape(checked)}"
+        )
+    return checked
+
+
 def check_params(
     params: Any,
     arg_constraints: dict[str, Constraint],

@@ -199,12 +199,7 @@ def straight_through_expectation(
       TypeError: as :func:`gumbel_rao`.
     """
     tau = _check_categorical(f, dist, key, num_samples, temperature)
-    params = dist.check(params)
-    if dist.batch_shape(params) != ():
-        raise ValueError(
-            f"params must describe one categorical variable, shape (K,), got batch shape "
-            f"{dist.batch_shape(params)}"
-        )
+    params = v.check_one_categorical(dist, params)
     log_p = jax.lax.stop_gradient(dist.log_probs(params))
     categories = jnp.arange(log_p.shape[-1])
     noise = _fixed_noise(conditional_gumbel(log_p, key, categories, (num_samples,)), log_p)

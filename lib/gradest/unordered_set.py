@@ -143,12 +143,7 @@ def unordered_set(f: Cost, dist: Any, params: Params, key: jax.Array, num_sample
         raise ValueError(
             f"num_samples must be <= {MAX_SET_SIZE} (the set probability sums over k! orders), got {k}"
         )
-    params = dist.check(params)
-    if dist.batch_shape(params) != ():
-        raise ValueError(
-            f"params must describe one categorical variable, shape (K,), got batch shape "
-            f"{dist.batch_shape(params)}"
-        )
+    params = v.check_one_categorical(dist, params)
     log_probs = jax.lax.stop_gradient(dist.log_probs(params))
     if v.is_concrete(log_probs):
         support = int(np.isfinite(np.asarray(log_probs)).sum())
