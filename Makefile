@@ -89,7 +89,7 @@ bench-book: $(STAMP)
 	$(MAKE) --no-print-directory test
 
 bench: $(STAMP)
-	GRADEST_XLA_DEFAULTS=$${GRADEST_XLA_DEFAULTS:-1} $(BIN)/python scripts/bench_estimators.py $(BENCH_ARGS)
+	$(BIN)/python scripts/bench_estimators.py $(BENCH_ARGS)
 
 # otter-grader for the assignments only, on top of the pinned environment: the constraints (the
 # pinned requirements without the editable library) stop it from changing any pinned version.

@@ -46,6 +46,20 @@ def test_unbiasedness_check_fails_a_biased_estimator():
     assert report.verdict().startswith("biased")
 
 
+def test_a_deterministic_estimator_has_its_exact_mean_and_zero_variance():
+    """400 000 copies of 0.1 in float32: a plain float32 sum drifts by ~1e-6 relative, the shifted
+    summary does not, so an exact estimator is reported exact and a wrong constant is not."""
+    exact = jnp.float32(0.1)
+    stats = gradest.estimator_stats(lambda k: exact, jax.random.key(4), 400_000)
+    assert float(stats.mean) == float(exact) and float(stats.variance) == 0.0
+    report = gradest.unbiasedness_check(lambda k: exact, exact, jax.random.key(4), 400_000)
+    assert report.passed and report.verdict().startswith("no bias: every estimate equals")
+    wrong = gradest.unbiasedness_check(
+        lambda k: exact * (1 + 1e-6), exact, jax.random.key(4), 400_000
+    )
+    assert not wrong.passed and np.isinf(wrong.max_abs_z)
+
+
 def test_a_passing_check_reports_the_smallest_bias_it_could_detect():
     """SE of the mean of R estimates of sd 2 is 2/sqrt(R): the check sees biases > 4 * 2/sqrt(R)."""
     exact = {"a": 1.0, "b": jnp.full(2, 3.0)}

@@ -8,11 +8,10 @@ notably for parameters of shape (D,), while XLA's own loop emitter fuses them in
 computed, not what: results agree up to floating-point rounding.
 
 XLA reads ``XLA_FLAGS`` once, when the first backend starts, so :func:`configure` runs when
-``gradest`` is imported. It is opt-in for now: it acts only with ``GRADEST_XLA_DEFAULTS=1``, and
-then does nothing if a backend is already running, if the user has set the option themselves, or
-for a jaxlib that has not been checked to know the flag (XLA aborts on unknown flags). It is not
-the default because it changes the float32 rounding of sums, and a chapter's check that an
-estimator is exact "to rounding" (DisARM on one Bernoulli variable) does not survive that change.
+``gradest`` is imported, before any computation: chapters and assignments get the fast path with no
+flag of their own. It does nothing if a backend is already running, if the user has set the option
+themselves, with ``GRADEST_XLA_DEFAULTS=0`` in the environment (XLA's own default, for comparison),
+or for a jaxlib that has not been checked to know the flag (XLA aborts on unknown flags).
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ def configure() -> bool:
 
     flags = os.environ.get("XLA_FLAGS", "")
     if (
-        os.environ.get("GRADEST_XLA_DEFAULTS", "0") != "1"
+        os.environ.get("GRADEST_XLA_DEFAULTS", "1") == "0"
         or "xla_cpu_experimental_ynn_fusion_type" in flags
         or not jaxlib.__version__.startswith(_JAXLIB_PREFIXES)
         or xla_bridge.backends_are_initialized()
