@@ -24,6 +24,17 @@ MAX_CODE_LINE = 88
 MAX_CELL_LINES = 40
 # Names a chapter may rebind from cell to cell: figures and throwaway values.
 REBINDABLE = {"fig", "ax", "axes", "_"}
+# Tags under which the site folds or hides a code cell's source.
+FOLDED = {"hide-input", "remove-input", "remove-cell", "hide-cell"}
+# Calls that create a matplotlib figure: ``plt.subplots``, ``plotting.column_figure``, ...
+FIGURE_CALLS = {"figure", "subplots", "subplot_mosaic", "column_figure"}
+# Keyword arguments that take a colour.
+COLOUR_KEYWORDS = {
+    "color", "c", "colors", "facecolor", "edgecolor", "fc", "ec",
+    "markerfacecolor", "markeredgecolor", "mfc", "mec",
+}
+# Plot calls whose positional string arguments are format strings ("o", "k--", "r-").
+FORMAT_CALLS = {"plot", "loglog", "semilogx", "semilogy", "errorbar", "step"}
 
 
 def toc_files():
@@ -64,6 +75,99 @@ def top_level_bindings(tree):
         for target in targets:
             names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
     return names - REBINDABLE
+
+
+def folded(cell):
+    return bool(FOLDED & set(cell["metadata"].get("tags", [])))
+
+
+def call_name(call):
+    function = call.func
+    return function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
+
+
+def checks(cell):
+    """The ``assert`` statements and ``assert_*`` calls (``np.testing``) of a code cell."""
+    tree = ast.parse(python_source(cell))
+    return [
+        ast.get_source_segment(python_source(cell), node).splitlines()[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assert)
+        or (isinstance(node, ast.Call) and call_name(node).startswith("assert"))
+    ]
+
+
+def creates_figure(cell):
+    tree = ast.parse(python_source(cell))
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in FIGURE_CALLS
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in {"plt", "plotting"}
+        for node in ast.walk(tree)
+    )
+
+
+def is_grey(colour):
+    """A colour string that carries no hue: a grey level, black, white or none."""
+    from matplotlib.colors import to_rgb
+
+    if colour.lower() == "none":
+        return True
+    try:
+        red, green, blue = to_rgb(colour)
+    except ValueError:
+        return False
+    return red == green == blue
+
+
+def literal_hues(cell):
+    """Colours a cell types as literals ("C0", "#1f77b4", "tab:blue", "r-") instead of taking
+    them from ``plotting.estimator_style`` or ``plotting.color``."""
+    found = []
+    for node in ast.walk(ast.parse(python_source(cell))):
+        pairs = []
+        if isinstance(node, ast.Call):
+            pairs += [(k.arg, k.value) for k in node.keywords]
+            if call_name(node) in FORMAT_CALLS:
+                pairs += [("format", arg) for arg in node.args]
+        elif isinstance(node, ast.Dict):
+            pairs += [(k.value, v) for k, v in zip(node.keys, node.values, strict=True)
+                      if isinstance(k, ast.Constant)]
+        for name, value in pairs:
+            if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                continue
+            if name in COLOUR_KEYWORDS and not is_grey(value.value):
+                found.append(f"{name}={value.value!r}")
+            if name == "format" and re.search(r"[bgrcmy]|C\d", value.value):
+                found.append(f"format string {value.value!r}")
+    return found
+
+
+def estimators_drawn(cell):
+    """Estimators a figure cell names by their ``plotting.ESTIMATOR_STYLES`` key, other than the
+    exact value (a reference line, black and dotted)."""
+    from gradest.plotting import ESTIMATOR_STYLES
+
+    if not creates_figure(cell) or "estimator_style" not in python_source(cell):
+        return set()
+    strings = {
+        node.value
+        for node in ast.walk(ast.parse(python_source(cell)))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
+    return (strings & set(ESTIMATOR_STYLES)) - {"exact"}
+
+
+def shared_colours(names):
+    """Groups of ``names`` that ``plotting.ESTIMATOR_STYLES`` draws in the same colour."""
+    from gradest.plotting import ESTIMATOR_STYLES
+
+    by_colour = {}
+    for name in sorted(names):
+        by_colour.setdefault(ESTIMATOR_STYLES[name][0], []).append(name)
+    return [group for group in by_colour.values() if len(group) > 1]
 
 
 def png_size(data):
@@ -149,6 +253,36 @@ class TestNotebook:
                 )
                 first_cell[name] = index
 
+    def test_no_check_in_a_cell_readers_see(self, path):
+        """Checks that guard the prose sit in folded cells: the page shows the calls and results."""
+        for cell in code_cells(load(path)):
+            found = [] if folded(cell) else checks(cell)
+            assert not found, (
+                f"{found[0]!r} in a visible cell: move it to the next cell, tagged hide-input"
+            )
+
+    def test_figure_code_is_folded(self, path):
+        """A cell that builds a figure is boilerplate for the reader: its source is folded."""
+        for cell in code_cells(load(path)):
+            assert folded(cell) or not creates_figure(cell), (
+                f"a figure built in a visible cell: tag it hide-input: {cell['source'][:2]}"
+            )
+
+    def test_colours_come_from_the_plotting_module(self, path):
+        """One colour per estimator book-wide: chapters type no hue of their own."""
+        for cell in code_cells(load(path)):
+            found = literal_hues(cell)
+            assert not found, (
+                f"{found}: take colours from plotting.estimator_style or plotting.color"
+            )
+
+    def test_estimators_in_one_figure_differ_in_colour(self, path):
+        """Two estimators compared in one figure never share a colour (line styles alone are
+        hard to tell apart on markers and in legends)."""
+        for cell in code_cells(load(path)):
+            shared = shared_colours(estimators_drawn(cell))
+            assert not shared, f"{shared} share a colour in one figure: see ESTIMATOR_STYLES"
+
     def test_figures_are_drawn_for_the_column(self, path):
         for cell in code_cells(load(path)):
             for output in cell["outputs"]:
@@ -190,3 +324,27 @@ def test_citations_exist_and_papers_are_not_bare_links(path):
         for key in group.split(","):
             assert key.strip() in BIB_KEYS, f"{key} is not in references.bib"
     assert not PAPER_HOSTS.search(text), "cite papers through references.bib, not bare links"
+
+
+def test_the_reading_rules_flag_a_wrong_notebook():
+    """The cell rules above catch what they are for: a check, a figure and a hue left visible."""
+
+    def cell(source, tags=()):
+        return {"cell_type": "code", "source": source, "metadata": {"tags": list(tags)}}
+
+    check = cell("%time x = 1\nassert x == 1\n")
+    testing = cell("np.testing.assert_allclose(a, b)")
+    figure = cell("fig, ax = plotting.column_figure()\nax.plot(x, y)\nplt.show()")
+    hues = cell('ax.plot(x, y, "r--", color="C0")\nax.axhline(0, **{"color": "tab:blue"})')
+    assert checks(check) == ["assert x == 1"] and checks(testing)
+    assert not checks(cell("x = assertion_level + 1"))
+    assert creates_figure(figure) and creates_figure(cell("plt.figure()"))
+    assert not creates_figure(cell("ax.plot(x, y)"))
+    assert not folded(check) and folded(cell("assert True", ["hide-input"]))
+    assert literal_hues(hues) == ["color='C0'", "format string 'r--'", "color='tab:blue'"]
+    greys = cell('ax.plot(x, y, "k_", color="0.4")\nax.bar(x, y, color=plotting.color("blue"))')
+    assert literal_hues(greys) == []
+    pair = cell('fig, ax = plt.subplots()\nfor name in ("rloo", "exact", "baseline"):\n'
+                '    ax.plot(x, y, **plotting.estimator_style(name))')
+    assert estimators_drawn(pair) == {"rloo", "baseline"} and not shared_colours({"rloo", "baseline"})
+    assert shared_colours({"score_function", "disarm", "rloo"}) == [["disarm", "score_function"]]
