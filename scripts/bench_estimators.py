@@ -13,7 +13,12 @@ of shape (D,)), the benchmark reports samples per second of
 * for the Gaussian estimators, a **float32 vectorised NumPy** implementation of the same math,
 
 together with the ratio of each to the floor, the compile time (trace + compile, measured once,
-separately from the runs) and the spread (min / median / max) over repeated runs. The runs are
+separately from the runs) and the spread (min / median / max) over repeated runs. Estimators of
+one categorical variable (sum-and-sample, the unordered set) run only with scalar parameters
+(D = 1); estimators whose one estimate takes a fixed number of samples (the unordered set of
+``SET_SIZE``, VIMCO's ``VIMCO_K``) average N / that many estimates, vmapped over split keys, so
+that N still counts samples of the variable. ARM, DisARM and the antithetic estimators use N / 2
+pairs: N samples, N evaluations of the cost. The runs are
 interleaved round-robin, every implementation of one (N, D) cell once per round, so that the
 load drift of a shared machine hits them alike. A sample is one draw of the D-dimensional
 variable; rates are samples of the variable per second.
@@ -51,6 +56,10 @@ K, LOC, SCALE = 0.5, 1.0, 1.5  # Gaussian problem f(x) = sum_d (x_d - K)^2 under
 T_BERNOULLI = 0.45  # Bernoulli problem f(b) = sum_d (b_d - T)^2
 CATEGORIES = 10  # categorical problem: D variables with CATEGORIES categories, f = sum of a table
 TEMPERATURE = 0.5
+NUM_SUMMED = 3  # categories summed exactly by sum-and-sample
+SET_SIZE = 4  # the unordered set's k (its cost grows as k!)
+NUM_CONDITIONAL = 10  # Gumbel-Rao's conditional draws per sample (the library's default)
+VIMCO_K = 8  # samples per VIMCO estimate
 
 Fn = Callable[[], Any]
 
@@ -141,6 +150,55 @@ def floor_measure_valued(cell: Cell) -> Callable[[jax.Array], jax.Array]:
     return draws
 
 
+def floor_half(draw: Callable[..., jax.Array]) -> Callable[[Cell], Callable[[jax.Array], jax.Array]]:
+    """One draw per antithetic pair, N / 2 of them: ε for (ε, −ε), u for ARM's (u, 1 − u)."""
+
+    def build(cell: Cell) -> Callable[[jax.Array], jax.Array]:
+        return lambda key: jnp.sum(draw(key, (cell.num_samples // 2, *cell.shape)))
+
+    return build
+
+
+def floor_rqmc_shift(cell: Cell) -> Callable[[jax.Array], jax.Array]:
+    """The draws of ``gradest.random_digital_shift``: one integer shift per variable, N·D uniforms."""
+    size = math.prod(cell.shape)
+
+    def draws(key: jax.Array) -> jax.Array:
+        k_shift, k_jitter = jax.random.split(key)
+        bits = gradest.variance_reduction.SHIFT_BITS
+        shift = jax.random.randint(k_shift, (size,), 0, 2**bits, dtype=jnp.int32)
+        return jnp.sum(shift) + jnp.sum(jax.random.uniform(k_jitter, (cell.num_samples, size)))
+
+    return draws
+
+
+def floor_gumbel_rao(cell: Cell) -> Callable[[jax.Array], jax.Array]:
+    """The sample's Gumbel noise, then NUM_CONDITIONAL conditional draws of it per sample."""
+    shape = (cell.num_samples, *cell.shape, CATEGORIES)
+
+    def draws(key: jax.Array) -> jax.Array:
+        k_sample, k_noise = jax.random.split(key)
+        conditional = jax.random.uniform(k_noise, (NUM_CONDITIONAL, *shape))
+        return jnp.sum(jax.random.uniform(k_sample, shape)) + jnp.sum(conditional)
+
+    return draws
+
+
+def floor_groups(
+    group: int, shape: Callable[[Cell], tuple[int, ...]]
+) -> Callable[[Cell], Callable[[jax.Array], jax.Array]]:
+    """N / group split keys, each drawing uniforms of ``shape(cell)``, vmapped as :func:`_groups`."""
+
+    def build(cell: Cell) -> Callable[[jax.Array], jax.Array]:
+        def draws(key: jax.Array) -> jax.Array:
+            keys = jax.random.split(key, cell.num_samples // group)
+            return jnp.sum(jax.vmap(lambda k: jax.random.uniform(k, shape(cell)))(keys))
+
+        return draws
+
+    return build
+
+
 def floor_uniform(factor: int, categories: int = 1) -> Callable[[Cell], Callable[[jax.Array], jax.Array]]:
     """``factor`` independent uniform arrays of shape (N, *shape[, categories])."""
 
@@ -157,6 +215,12 @@ FLOORS: dict[str, Callable[[Cell], Callable[[jax.Array], jax.Array]]] = {
     "floor: N·D uniforms": floor_uniform(1),
     "floor: 2·N·D uniforms": floor_uniform(2),
     "floor: N·D·K uniforms": floor_uniform(1, CATEGORIES),
+    "floor: N·D/2 normals": floor_half(jax.random.normal),
+    "floor: N·D/2 uniforms": floor_half(jax.random.uniform),
+    "floor: RQMC shift (N·D uniforms)": floor_rqmc_shift,
+    "floor: (1 + M)·N·D·K uniforms": floor_gumbel_rao,
+    "floor: N/k sets × K uniforms": floor_groups(SET_SIZE, lambda cell: (CATEGORIES,)),
+    "floor: N/K groups × K·D uniforms": floor_groups(VIMCO_K, lambda cell: (VIMCO_K, *cell.shape)),
 }
 
 # ---- gradest estimators -------------------------------------------------------------------------
@@ -170,14 +234,83 @@ def _gaussian(estimator: Callable[..., Any], **kwargs: Any) -> Callable[[Cell], 
     return build
 
 
-def _bernoulli(estimator: Callable[..., Any], **kwargs: Any) -> Callable[[Cell], Callable[..., Any]]:
+def _api(name: str) -> Callable[..., Any]:
+    """``gradest.<name>``, looked up when called: the script still loads with an older library."""
+    return lambda *args, **kwargs: getattr(gradest, name)(*args, **kwargs)
+
+
+def _rqmc_pathwise(cell: Cell) -> Callable[[jax.Array], Any]:
+    """RQMC on the first N unscrambled Sobol points, generated here, outside the timed program."""
+    from scipy.stats import qmc
+
+    size = math.prod(cell.shape)
+    sobol = qmc.Sobol(size, scramble=False).random_base2(math.ceil(math.log2(cell.num_samples)))
+    points = jnp.asarray(sobol[: cell.num_samples], jnp.float32)
+    params = gaussian_params(cell)
+    return lambda key: gradest.rqmc_pathwise(
+        gaussian_cost, gradest.Normal(), params, key, cell.num_samples, points=points
+    )
+
+
+def _bernoulli(
+    estimator: Callable[..., Any], pairs: bool = False, **kwargs: Any
+) -> Callable[[Cell], Callable[..., Any]]:
+    """N samples: ``num_samples`` = N, or N / 2 antithetic pairs when ``pairs``."""
+
     def build(cell: Cell) -> Callable[[jax.Array], Any]:
         params = {"logits": jnp.full(cell.shape, 0.3, jnp.float32)}
+        n = cell.num_samples // 2 if pairs else cell.num_samples
+        return lambda key: estimator(bernoulli_cost, gradest.Bernoulli(), params, key, n, **kwargs)
+
+    return build
+
+
+def _groups(
+    group: int, one: Callable[[Cell], Callable[[jax.Array], Any]]
+) -> Callable[[Cell], Callable[..., Any]]:
+    """The mean of N / group estimates ``one(cell)(key)``, each from ``group`` samples, vmapped."""
+
+    def build(cell: Cell) -> Callable[[jax.Array], Any]:
+        estimate = one(cell)
+
+        def run(key: jax.Array) -> Any:
+            grads = jax.vmap(estimate)(jax.random.split(key, cell.num_samples // group))
+            return jax.tree.map(lambda g: jnp.mean(g, axis=0), grads)
+
+        return run
+
+    return build
+
+
+def _vimco(cell: Cell) -> Callable[[jax.Array], Any]:
+    """One VIMCO estimate from VIMCO_K samples; minus the Bernoulli cost is the log-joint."""
+    params = {"logits": jnp.full(cell.shape, 0.3, jnp.float32)}
+
+    def log_joint(b: jax.Array, p: Any) -> jax.Array:
+        return -bernoulli_cost(b, p)
+
+    return lambda key: gradest.vimco(log_joint, gradest.Bernoulli(), params, key, VIMCO_K)
+
+
+def _one_categorical(
+    estimator: Callable[..., Any], num_samples: Callable[[Cell], int], **kwargs: Any
+) -> Callable[[Cell], Callable[..., Any]]:
+    """An estimator of one categorical variable (scalar cells: parameters of shape (K,))."""
+
+    def build(cell: Cell) -> Callable[[jax.Array], Any]:
+        params = categorical_params(cell)
         return lambda key: estimator(
-            bernoulli_cost, gradest.Bernoulli(), params, key, cell.num_samples, **kwargs
+            categorical_index_cost, gradest.Categorical(), params, key, num_samples(cell), **kwargs
         )
 
     return build
+
+
+def _gumbel_rao(cell: Cell) -> Callable[[jax.Array], Any]:
+    params = categorical_params(cell)
+    return lambda key: gradest.gumbel_rao(
+        categorical_cost, gradest.Categorical(), params, key, cell.num_samples, temperature=TEMPERATURE
+    )
 
 
 def _categorical_score_function(cell: Cell) -> Callable[[jax.Array], Any]:
@@ -214,6 +347,8 @@ class Estimator:
     build: Callable[[Cell], Callable[[jax.Array], Any]]
     numpy: Callable[[Cell], Fn] | None = None
     max_work: int | None = None  # skip cells with N·D above this (cost grows faster than N·D)
+    scalar_only: bool = False  # estimators of one variable: parameters of shape () only
+    requires: str | None = None  # the gradest function it needs (skipped by an older library)
 
 
 # ---- float32 vectorised NumPy, the same math as the Gaussian estimators -------------------------
@@ -311,9 +446,71 @@ ESTIMATORS: list[Estimator] = [
         "floor: 2·N·D uniforms",
         _bernoulli(gradest.relax, surrogate=lambda z, a: a, surrogate_params=jnp.float32(0.25)),
     ),
+    Estimator(
+        "antithetic_score_function",
+        "floor: N·D/2 normals",
+        _gaussian(_api("antithetic_score_function")),
+        requires="antithetic_score_function",
+    ),
+    Estimator(
+        "antithetic_pathwise",
+        "floor: N·D/2 normals",
+        _gaussian(_api("antithetic_pathwise")),
+        requires="antithetic_pathwise",
+    ),
+    Estimator(
+        "rqmc_pathwise (points passed in)",
+        "floor: RQMC shift (N·D uniforms)",
+        _rqmc_pathwise,
+        max_work=10**6,
+        requires="rqmc_pathwise",
+    ),
+    Estimator("arm", "floor: N·D/2 uniforms", _bernoulli(_api("arm"), pairs=True), requires="arm"),
+    Estimator("disarm", "floor: N·D/2 uniforms", _bernoulli(_api("disarm"), pairs=True), requires="disarm"),
+    Estimator(
+        f"sum_and_sample, k = {NUM_SUMMED}",
+        "floor: N·D·K uniforms",
+        _one_categorical(_api("sum_and_sample"), lambda cell: cell.num_samples, num_summed=NUM_SUMMED),
+        scalar_only=True,
+        requires="sum_and_sample",
+    ),
+    Estimator(
+        f"unordered_set, k = {SET_SIZE}",
+        "floor: N/k sets × K uniforms",
+        _groups(SET_SIZE, _one_categorical(_api("unordered_set"), lambda cell: SET_SIZE)),
+        scalar_only=True,
+        requires="unordered_set",
+    ),
+    Estimator(
+        f"gumbel_rao, M = {NUM_CONDITIONAL}",
+        "floor: (1 + M)·N·D·K uniforms",
+        _gumbel_rao,
+        max_work=10**5,
+        requires="gumbel_rao",
+    ),
+    Estimator(
+        f"vimco, K = {VIMCO_K}",
+        "floor: N/K groups × K·D uniforms",
+        _groups(VIMCO_K, _vimco),
+        requires="vimco",
+    ),
 ]
 
-GAUSSIAN = ("score_function", "score_function + rloo", "pathwise", "measure_valued")
+GAUSSIAN = (
+    "score_function",
+    "score_function + rloo",
+    "pathwise",
+    "measure_valued",
+    "antithetic_score_function",
+    "antithetic_pathwise",
+    "rqmc_pathwise (points passed in)",
+)
+GAUSSIAN_FLOORS = (
+    "floor: N·D normals",
+    "floor: measure-valued draws",
+    "floor: N·D/2 normals",
+    "floor: RQMC shift (N·D uniforms)",
+)
 
 # ---- timing -------------------------------------------------------------------------------------
 
@@ -332,10 +529,19 @@ def numpy_warm(run: Fn) -> Fn:
     return run
 
 
+def applicable(estimators: list[Estimator], cell: Cell) -> list[Estimator]:
+    """The estimators measured in ``cell``: within their ``max_work``, and of its layout."""
+    work = cell.num_samples * cell.dim
+    return [
+        e
+        for e in estimators
+        if (e.max_work is None or work <= e.max_work) and (cell.layout == "scalar" or not e.scalar_only)
+    ]
+
+
 def measure_cell(cell: Cell, estimators: list[Estimator], repeats: int, with_numpy: bool) -> list[Record]:
     key = jax.random.key(0)
-    work = cell.num_samples * cell.dim
-    chosen = [e for e in estimators if e.max_work is None or work <= e.max_work]
+    chosen = applicable(estimators, cell)
     programs: list[tuple[Record, Fn]] = []
     for floor in dict.fromkeys(e.floor for e in chosen):
         run, seconds = compiled(FLOORS[floor](cell), key)
@@ -448,7 +654,7 @@ def figure(records: list[Record], path: Path) -> None:
 
     gradest.plotting.use_style()
     names = list(dict.fromkeys(r.name for r in records))
-    gaussian_floors = {"floor: N·D normals", "floor: measure-valued draws"}
+    gaussian_floors = set(GAUSSIAN_FLOORS)
     panels = {
         "Gaussian N(μ, σ²), cost Σ(x − k)²": [
             n for n in names if n in GAUSSIAN or n in gaussian_floors or n == "score_function (NumPy f32)"
@@ -461,7 +667,8 @@ def figure(records: list[Record], path: Path) -> None:
     dashes = ["--", "-.", (0, (1, 1)), (0, (6, 2, 1, 2))]
     fig, axes = plt.subplots(1, len(panels), figsize=(7.5, 4.6), sharey=True, squeeze=False)
     for ax, (title, members) in zip(axes[0], panels.items(), strict=True):
-        floors = 0
+        floors = estimators = 0
+        colours = len(plt.rcParams["axes.prop_cycle"].by_key()["color"])
         for name in members:
             points = _largest_n(records, name)
             if not points:
@@ -472,7 +679,10 @@ def figure(records: list[Record], path: Path) -> None:
             elif "NumPy" in name:
                 style = dict(color="0.45", linestyle=":", marker="^")
             else:
-                style = dict(linestyle="-", marker="o")
+                # Once the colours repeat, a second line style and marker tell the lines apart.
+                second = estimators // colours % 2
+                style = dict(linestyle=("-", "--")[second], marker=("o", "D")[second])
+                estimators += 1
             ax.plot(*zip(*points, strict=True), markersize=3.5, label=name, linewidth=1.4, **style)
         ax.set(xscale="log", yscale="log", xlabel="dimension D of the variable", title=title)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=8, ncol=1)
@@ -525,6 +735,10 @@ def main(argv: list[str] | None = None) -> list[Record]:
         figure(records, args.figure)
         return records
     estimators = [e for e in ESTIMATORS if args.only is None or e.name in args.only]
+    missing = [e.name for e in estimators if e.requires and not hasattr(gradest, e.requires)]
+    if missing:
+        print(f"skipped, not in this gradest: {', '.join(missing)}")
+    estimators = [e for e in estimators if e.name not in missing]
     info = machine()
     print(
         f"jax {info['jax']} on {info['backend']} ({info['cpu_count']} CPUs), {info['date_utc']} UTC, "

@@ -7,14 +7,21 @@ import json
 import sys
 from pathlib import Path
 
+import gradest
+
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_estimators.py"
 
 
-def test_quick_benchmark_writes_table_json_and_figure(tmp_path, monkeypatch):
+def load_script(monkeypatch):
     spec = importlib.util.spec_from_file_location("bench_estimators", SCRIPT)
     bench = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "bench_estimators", bench)  # dataclasses look their module up
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_quick_benchmark_writes_table_json_and_figure(tmp_path, monkeypatch):
+    bench = load_script(monkeypatch)
     figure = tmp_path / "figure.png"
     args = ["--quick", "--only", "score_function", "rebar", "--out", str(tmp_path), "--figure", str(figure)]
     records = bench.main(args)
@@ -28,3 +35,18 @@ def test_quick_benchmark_writes_table_json_and_figure(tmp_path, monkeypatch):
         assert (record["compile_s"] is None) == (record["kind"] == "numpy")
     assert "÷ floor" in (tmp_path / "estimators.txt").read_text()
     assert figure.stat().st_size > 10_000
+
+
+def test_every_estimator_has_a_floor_and_runs_only_where_it_applies(monkeypatch):
+    bench = load_script(monkeypatch)
+    assert all(e.floor in bench.FLOORS for e in bench.ESTIMATORS)
+    assert all(e.requires is None or hasattr(gradest, e.requires) for e in bench.ESTIMATORS)
+
+    def names(n, d, layout):
+        return {e.name for e in bench.applicable(bench.ESTIMATORS, bench.Cell(n, d, layout))}
+
+    one_variable = {f"sum_and_sample, k = {bench.NUM_SUMMED}", f"unordered_set, k = {bench.SET_SIZE}"}
+    assert one_variable <= names(10**5, 1, "scalar")
+    assert not one_variable & names(10**5, 1, "vector")
+    assert "measure_valued" in names(10**5, 10, "vector")
+    assert "measure_valued" not in names(10**6, 10, "vector")
