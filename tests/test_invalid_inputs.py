@@ -376,6 +376,12 @@ ROWS = [
         "temperature",
     ),
     Row(
+        "relaxed-input-temp-vector",
+        lambda: gs.relaxed_input(gs.Bernoulli(), jnp.zeros(2), jnp.array([0.5, 1.0])),
+        ValueError,
+        "temperature must be a scalar",
+    ),
+    Row(
         "variance-grad-int-params",
         lambda: gs.estimate_and_variance_grad(lambda cv: {"g": cv["scale"] * 2.0}, {"scale": 1}),
         TypeError,

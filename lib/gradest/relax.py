@@ -84,8 +84,8 @@ def _check_common(f: Any, dist: Any, params: Any, key: Any, num_samples: Any) ->
     return _check_params(dist, params)
 
 
-def _check_temperature(temperature: Any, *, scalar: bool) -> jax.Array:
-    return v.check_temperature("temperature", temperature, scalar=scalar)
+def _check_temperature(temperature: Any) -> jax.Array:
+    return v.check_temperature("temperature", temperature, scalar=True)
 
 
 def _uniform(key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
@@ -186,7 +186,8 @@ def relaxed_input(dist: Any, z: jax.Array, temperature: Any) -> jax.Array:
     Args:
       dist: ``gradest.Bernoulli()`` or ``gradest.Categorical()``.
       z: the noise ``z`` or ``z_tilde`` of :func:`relaxation_noise` (any leading shape).
-      temperature: τ > 0; may be traced (a temperature being tuned).
+      temperature: a scalar τ > 0, as in :func:`rebar` and :func:`gumbel_softmax`; may be traced
+        (a temperature being tuned).
 
     Returns:
       A point of [0, 1] (Bernoulli, shape of ``z``) or of the simplex (categorical, shape of
@@ -194,10 +195,10 @@ def relaxed_input(dist: Any, z: jax.Array, temperature: Any) -> jax.Array:
 
     Raises:
       TypeError: if ``dist`` is not a Bernoulli or categorical distribution.
-      ValueError: if ``temperature`` is not > 0.
+      ValueError: if ``temperature`` is not a scalar > 0.
     """
     _check_dist(dist)
-    tau = _check_temperature(temperature, scalar=False)
+    tau = _check_temperature(temperature)
     if isinstance(dist, Bernoulli):
         return jax.nn.sigmoid(z / tau)
     return jax.nn.softmax(z / tau, axis=-1)
@@ -334,7 +335,7 @@ def rebar(
       ValueError: if ``temperature <= 0``, ``scale`` is not finite, or as :func:`relax`.
     """
     params = _check_common(f, dist, params, key, num_samples)
-    tau = _check_temperature(temperature, scalar=True)
+    tau = _check_temperature(temperature)
     nu = v.as_float_array("scale", scale)
     if nu.ndim != 0:
         raise ValueError(f"scale must be a scalar, got shape {nu.shape}")
