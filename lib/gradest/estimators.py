@@ -37,7 +37,9 @@ def _batched(
     """``estimate(key, N)``, or the mean of N / batch_size estimates of batch_size samples each.
 
     With batches, one batch at a time is in memory (``jax.lax.map``); the batches use keys split
-    from ``key``, so the estimate has the same distribution as the unbatched one but other samples.
+    from ``key``, so the samples differ from the unbatched call's. The estimate is unbiased either
+    way and has the unbatched distribution when each sample's term depends on that sample alone; a
+    baseline computed from the samples (RLOO, the batch mean) sees one batch.
     """
     if batch_size is None:
         return estimate(key, num_samples)
