@@ -14,7 +14,7 @@ export JAX_PLATFORMS := cpu
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: help venv book test lint unit nbval build browser execute lab clean bench-book bench
-.PHONY: assignments assignments-check assignments-zip-check
+.PHONY: assignments assignments-check assignments-zip-check assignment-pdf
 
 help:
 	@echo "make book        build the site from the stored notebook outputs into _build/html"
@@ -24,7 +24,8 @@ help:
 	@echo "make bench-book  time every notebook and every phase of make test"
 	@echo "make bench       estimator throughput against the RNG floor (BENCH_ARGS=--quick: smoke test)"
 	@echo "make assignments the graded assignments for students, autograder and Gradescope, in dist/"
-	@echo "make assignments-zip-check  grade with an autograder zip's own fresh environment (CI)"
+	@echo "make assignments-zip-check  grade with an autograder zip's own fresh environment; student side (CI)"
+	@echo "make assignment-pdf NOTEBOOK=X.ipynb the PDF of a notebook's written answers (Gradescope)"
 	@echo "make clean       remove build outputs"
 
 venv: $(STAMP)
@@ -110,9 +111,16 @@ assignments: $(ASSIGN_STAMP)
 assignments-check: assignments
 	$(BIN)/python assignments/check_grading.py dist/assignments
 
-# Slow (a fresh environment with JAX), so outside `make test`: .ci/run runs it after make test.
+# Slow (a fresh environment with JAX, a fresh kernel per student download, a browser per PDF), so
+# outside `make test`: .ci/run runs it after make test. The PDF check needs chromium and pdftotext.
 assignments-zip-check: assignments
 	$(BIN)/python assignments/check_autograder_zip.py dist/assignments --python $(PYTHON)
+	$(BIN)/python assignments/check_student_side.py dist/assignments
+
+# The PDF of a notebook's written answers, for a Gradescope PDF assignment: NOTEBOOK=path/to/NAME.ipynb.
+assignment-pdf: $(ASSIGN_STAMP)
+	@test -n "$(NOTEBOOK)" || { echo "usage: make assignment-pdf NOTEBOOK=path/to/NAME.ipynb"; exit 2; }
+	$(BIN)/python assignments/export_pdf.py "$(NOTEBOOK)"
 
 clean:
 	rm -rf _build dist .pytest_cache .ruff_cache .hypothesis

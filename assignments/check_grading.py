@@ -11,10 +11,8 @@ For every assignment that `make assignments` generated under DIST (default ``dis
    file: it must lose points, and each test it lists must fail. In-process grading of the same
    test files keeps this to one notebook execution per assignment instead of one per wrong answer.
 
-3. What a student downloads (``NAME-student.zip``: the notebook and its ``tests/`` folder), unpacked
-   alone in an empty folder, runs from a fresh kernel with the solutions filled in, and every
-   ``grader.check`` there reports that its public tests pass: the checks need no repository, no
-   Gradescope and no notebook metadata (so they also run on Colab and JupyterHub).
+What a student downloads, and the PDF of the written answers, are checked by
+``check_student_side.py`` in `make assignments-zip-check` (outside make test, for time).
 
 Usage: python assignments/check_grading.py [DIST] [--jobs N]
 """
@@ -113,37 +111,6 @@ def public_tests(test_file: Path) -> set[str]:
     return {tc.body.test_func.__name__ for tc in tf.test_cases if not tc.hidden}
 
 
-def check_student_download(name: str, assignment: Path) -> list[str]:
-    """Run the student's download, solutions filled in, in an empty folder: errors, if any."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    solution = {
-        c.id: c for c in nbformat.read(assignment / "autograder" / f"{name}.ipynb", as_version=4).cells
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        with zipfile.ZipFile(assignment / f"{name}-student.zip") as zf:
-            zf.extractall(tmp)
-        path = Path(tmp) / f"{name}.ipynb"
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type == "code" and cell.id in solution:
-                cell.source = solution[cell.id].source
-        try:
-            NotebookClient(nb, timeout=300, resources={"metadata": {"path": tmp}}).execute()
-        except Exception as e:
-            return [f"{name} student download: the notebook fails in a fresh kernel: {e}"]
-    errors = []
-    checks = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("grader.check(")]
-    for cell in checks:
-        text = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for o in cell.outputs)
-        if "All test cases passed" not in text:
-            errors.append(f"{name} student download: {cell.source} does not pass: {text[:300]}")
-    if not checks:
-        errors.append(f"{name} student download: no grader.check cells")
-    return errors
-
-
 def check_runs(name: str, solution: Scores, blank: Scores, questions: set[str]) -> list[str]:
     errors = []
     for label, scores in (("solution", solution), ("blank copy", blank)):
@@ -209,7 +176,6 @@ def main() -> int:
             for a in assignments
             for kind, folder in (("solution", "autograder"), ("blank", "student"))
         }
-        downloads = {a.name: pool.submit(check_student_download, a.name, a) for a in assignments}
         wrong = {a.name: check_wrong_answers(a.name, a, zips[a.name]) for a in assignments}
         results = {k: f.result() for k, f in runs.items()}
 
@@ -228,9 +194,6 @@ def main() -> int:
         lines, wrong_errors = wrong[a.name]
         print("\n".join(lines))
         errors += wrong_errors
-        download_errors = downloads[a.name].result()
-        print(f"  student download: public checks {'FAIL' if download_errors else 'pass'} in a fresh kernel")
-        errors += download_errors
     graded = [line for lines, _ in wrong.values() for line in lines]
     hidden_only = sum("(hidden only)" in line for line in graded)
     print(

@@ -410,4 +410,113 @@ def cv_mean_estimate(f, eps):
     return cv_estimate(np.asarray(f(x), dtype=np.float64), x, 0.0, 1.0)
 """,
     ),
+    # Assignment 6: REBAR on one Bernoulli variable.
+    WrongAnswer(
+        "a6_rebar_relax",
+        "q1",
+        "the conditional sample drawn independently of b: eta + logit(w)",
+        ("test_q1_small_exact_example", "test_q1_exact_and_same_law_as_z"),
+        """
+def conditional_noise(eta, b, w):
+    return eta + jnp.log(w) - jnp.log1p(-w)
+""",
+    ),
+    WrongAnswer(
+        "a6_rebar_relax",
+        "q1",
+        "the conditional intervals swapped: u given b = 1 on (0, 1 - theta)",
+        ("test_q1_small_exact_example", "test_q1_exact_and_same_law_as_z"),
+        """
+def conditional_noise(eta, b, w):
+    theta = jax.nn.sigmoid(eta)
+    v = (1 - b) * (1 - theta + theta * w) + b * (1 - theta) * w
+    return eta + jnp.log(v) - jnp.log1p(-v)
+""",
+    ),
+    WrongAnswer(
+        "a6_rebar_relax",
+        "q2",
+        "missing correction term: -d/d eta c(z~) left out (z~ treated as a constant)",
+        ("test_q2_unbiased_exactly", "test_q2_exact_on_given_noise"),
+        """
+def rebar_estimates(eta, u, w, t, tau, nu):
+    def control(z):
+        return nu * cost(jax.nn.sigmoid(z / tau), t)
+    def one(u_i, w_i):
+        b = (logistic_noise(eta, u_i) > 0).astype(jnp.float32)
+        c_tilde = lambda e: control(conditional_noise(e, b, w_i))
+        score = b - jax.nn.sigmoid(eta)
+        pathwise = jax.grad(lambda e: control(logistic_noise(e, u_i)))(eta)
+        return (cost(b, t) - c_tilde(eta)) * score + pathwise
+    return jax.vmap(one)(jnp.asarray(u), jnp.asarray(w))
+""",
+    ),
+    WrongAnswer(
+        "a6_rebar_relax",
+        "q2",
+        "sign error: f(b) + c(z~) in the score term",
+        ("test_q2_small_exact_examples", "test_q2_unbiased_exactly", "test_q2_exact_on_given_noise"),
+        """
+def rebar_estimates(eta, u, w, t, tau, nu):
+    def control(z):
+        return nu * cost(jax.nn.sigmoid(z / tau), t)
+    def one(u_i, w_i):
+        b = (logistic_noise(eta, u_i) > 0).astype(jnp.float32)
+        c_tilde = lambda e: control(conditional_noise(e, b, w_i))
+        score = b - jax.nn.sigmoid(eta)
+        pathwise = jax.grad(lambda e: control(logistic_noise(e, u_i)))(eta)
+        return (cost(b, t) + c_tilde(eta)) * score + pathwise - jax.grad(c_tilde)(eta)
+    return jax.vmap(one)(jnp.asarray(u), jnp.asarray(w))
+""",
+    ),
+    WrongAnswer(
+        "a6_rebar_relax",
+        "q2",
+        "wrong temperature in the relaxed input: sigmoid(z tau) instead of sigmoid(z / tau)",
+        ("test_q2_small_exact_examples", "test_q2_exact_on_given_noise"),
+        """
+def rebar_estimates(eta, u, w, t, tau, nu):
+    def control(z):
+        return nu * cost(jax.nn.sigmoid(z * tau), t)
+    def one(u_i, w_i):
+        b = (logistic_noise(eta, u_i) > 0).astype(jnp.float32)
+        c_tilde = lambda e: control(conditional_noise(e, b, w_i))
+        score = b - jax.nn.sigmoid(eta)
+        pathwise = jax.grad(lambda e: control(logistic_noise(e, u_i)))(eta)
+        return (cost(b, t) - c_tilde(eta)) * score + pathwise - jax.grad(c_tilde)(eta)
+    return jax.vmap(one)(jnp.asarray(u), jnp.asarray(w))
+""",
+    ),
+    WrongAnswer(
+        "a6_rebar_relax",
+        "q3",
+        "gradient ascent on the variance",
+        ("test_q3_one_step", "test_q3_variance_drops"),
+        """
+def tune_scale(eta, u, w, t, tau, nu0, lr):
+    def mean_square(nu, u_s, w_s):
+        return jnp.mean(rebar_estimates(eta, u_s, w_s, t, tau, nu) ** 2)
+    step = jax.jit(jax.grad(mean_square))
+    nu = jnp.asarray(nu0, jnp.float32)
+    for u_s, w_s in zip(u, w):
+        nu = nu + lr * step(nu, u_s, w_s)
+    return float(nu)
+""",
+    ),
+    WrongAnswer(
+        "a6_rebar_relax",
+        "q3",
+        "the squared mean (mean g)^2 minimised instead of the mean square",
+        ("test_q3_one_step", "test_q3_variance_drops"),
+        """
+def tune_scale(eta, u, w, t, tau, nu0, lr):
+    def square_of_mean(nu, u_s, w_s):
+        return jnp.mean(rebar_estimates(eta, u_s, w_s, t, tau, nu)) ** 2
+    step = jax.jit(jax.grad(square_of_mean))
+    nu = jnp.asarray(nu0, jnp.float32)
+    for u_s, w_s in zip(u, w):
+        nu = nu - lr * step(nu, u_s, w_s)
+    return float(nu)
+""",
+    ),
 ]

@@ -125,3 +125,42 @@ def test_master_starts_with_install_cell_and_ships_test_files(master):
     code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
     assert "%pip install" in code[0] and "find_spec" in code[0], "the first code cell installs"
     assert f'otter.Notebook("{master.stem}.ipynb", tests_dir="tests")' in code[1]
+
+
+def test_written_answers_pair_each_placeholder_with_the_solution_after_it():
+    import nbformat
+    from check_student_side import ANSWER_PLACEHOLDER, written_answers
+
+    cells = [
+        nbformat.v4.new_markdown_cell("<!-- BEGIN QUESTION -->\n\n**Question 4**"),
+        nbformat.v4.new_markdown_cell(ANSWER_PLACEHOLDER),
+        nbformat.v4.new_markdown_cell("The bias is $O(1/N)$."),
+        nbformat.v4.new_markdown_cell("<!-- END QUESTION -->"),
+    ]
+    solution = nbformat.v4.new_notebook(cells=cells)
+    assert written_answers(solution) == {cells[1].id: "The bias is $O(1/N)$."}
+
+
+def test_pdf_text_is_compared_without_line_breaks_hyphens_or_tex_spacing():
+    from check_student_side import normalized
+
+    typed = "independent of the correction (or leave-one-out), $\\hat c\\,(\\bar h - h)$"
+    extracted = "independent of the\ncorrection (or leave-oneout), $\\hat c\\,(\\bar h h)$"
+    assert normalized(typed) == normalized(extracted)
+    assert normalized("the bias is O(1/N)") not in normalized("the bias is O(1/sqrt N)")
+
+
+def test_pdf_check_rejects_a_file_that_is_not_a_pdf(tmp_path):
+    from check_student_side import check_pdf
+
+    fake = tmp_path / "answers.pdf"
+    fake.write_text("not a PDF")
+    assert check_pdf("a1", fake, ["anything"]) == ["a1 PDF: answers.pdf is missing or not a PDF"]
+    assert check_pdf("a1", tmp_path / "missing.pdf", []) != []
+
+
+def test_pdf_export_uses_the_system_browser_named_by_chromium(monkeypatch):
+    from export_pdf import system_chromium
+
+    monkeypatch.setenv("CHROMIUM", "/opt/browser/chrome")
+    assert system_chromium() == "/opt/browser/chrome"
