@@ -16,11 +16,10 @@ Usage: python assignments/export_pdf.py NOTEBOOK.ipynb [--out NOTEBOOK.pdf] [--a
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+import threading
 from pathlib import Path
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
@@ -33,29 +32,28 @@ def system_chromium() -> str | None:
     return next(filter(None, map(shutil.which, BROWSERS)), None)
 
 
-@contextlib.contextmanager
-def playwright_uses(executable: str | None) -> Iterator[None]:
-    """Make every Playwright Chromium launch in this process use ``executable``, if one is given.
+_PATCH_LOCK = threading.Lock()
+
+
+def default_playwright_browser(executable: str) -> None:
+    """Make every Playwright Chromium launch in this process use ``executable`` unless told otherwise.
 
     nbconvert launches the browser itself and has no option for its path, so the default of
-    Playwright's public ``executable_path`` argument is set here for the duration.
+    Playwright's public ``executable_path`` argument is set, once per process (threads included).
     """
-    if executable is None:
-        yield
-        return
     from playwright.async_api import BrowserType
 
-    launch = BrowserType.launch
+    with _PATCH_LOCK:
+        if getattr(BrowserType.launch, "default_executable", None) == executable:
+            return
+        launch = BrowserType.launch
 
-    async def launch_system_browser(self, **kwargs):
-        kwargs.setdefault("executable_path", executable)
-        return await launch(self, **kwargs)
+        async def launch_system_browser(self, **kwargs):
+            kwargs.setdefault("executable_path", executable)
+            return await launch(self, **kwargs)
 
-    BrowserType.launch = launch_system_browser
-    try:
-        yield
-    finally:
-        BrowserType.launch = launch
+        launch_system_browser.default_executable = executable
+        BrowserType.launch = launch_system_browser
 
 
 def export_pdf(notebook: Path, pdf: Path, *, filtering: bool = True) -> Path:
@@ -63,10 +61,12 @@ def export_pdf(notebook: Path, pdf: Path, *, filtering: bool = True) -> Path:
     from otter.export import export_notebook
 
     pdf.parent.mkdir(parents=True, exist_ok=True)
-    with playwright_uses(system_chromium()):
-        export_notebook(
-            str(notebook), dest=str(pdf), exporter_type="html", filtering=filtering, pagebreaks=filtering
-        )
+    browser = system_chromium()
+    if browser is not None:
+        default_playwright_browser(browser)
+    export_notebook(
+        str(notebook), dest=str(pdf), exporter_type="html", filtering=filtering, pagebreaks=filtering
+    )
     return pdf
 
 

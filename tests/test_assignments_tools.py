@@ -164,3 +164,16 @@ def test_pdf_export_uses_the_system_browser_named_by_chromium(monkeypatch):
 
     monkeypatch.setenv("CHROMIUM", "/opt/browser/chrome")
     assert system_chromium() == "/opt/browser/chrome"
+
+
+def test_pdf_export_sets_playwrights_browser_once(monkeypatch):
+    from export_pdf import default_playwright_browser
+    from playwright.async_api import BrowserType
+
+    monkeypatch.setattr(BrowserType, "launch", BrowserType.launch)  # restored after the test
+    original = BrowserType.launch
+    default_playwright_browser("/usr/bin/chromium")
+    patched = BrowserType.launch
+    default_playwright_browser("/usr/bin/chromium")
+    assert patched is not original and BrowserType.launch is patched
+    assert patched.default_executable == "/usr/bin/chromium"
