@@ -16,6 +16,44 @@ class WrongAnswer(NamedTuple):
     source: str
 
 
+def _edit(source: str, old: str, new: str) -> str:
+    """``source`` with ``old`` replaced by ``new``; an edit that changes nothing is an error."""
+    if source.count(old) != 1:
+        raise ValueError(f"{old!r} occurs {source.count(old)} times in the solution, not once")
+    return source.replace(old, new)
+
+
+# The solutions of assignment 6 (as in the master), which its wrong answers edit.
+_A6_REBAR = """
+def rebar_estimates(eta, u, w, t, tau, nu):
+    def control(z):
+        return nu * cost(jax.nn.sigmoid(z / tau), t)
+
+    def one(u_i, w_i):
+        b = (logistic_noise(eta, u_i) > 0).astype(jnp.float32)
+        score = b - jax.nn.sigmoid(eta)
+
+        def c_tilde(e):
+            return control(conditional_noise(e, b, w_i))
+
+        pathwise = jax.grad(lambda e: control(logistic_noise(e, u_i)))(eta)
+        return (cost(b, t) - c_tilde(eta)) * score + pathwise - jax.grad(c_tilde)(eta)
+
+    return jax.vmap(one)(jnp.asarray(u), jnp.asarray(w))
+"""
+_A6_TUNE = """
+def tune_scale(eta, u, w, t, tau, nu0, lr):
+    def mean_square(nu, u_s, w_s):
+        return jnp.mean(rebar_estimates(eta, u_s, w_s, t, tau, nu) ** 2)
+
+    step = jax.jit(jax.grad(mean_square))
+    nu = jnp.asarray(nu0, jnp.float32)
+    for u_s, w_s in zip(u, w, strict=True):
+        nu = nu - lr * step(nu, u_s, w_s)
+    return float(nu)
+"""
+
+
 WRONG_ANSWERS = [
     # Assignment 1: score function and baseline, black-box f.
     WrongAnswer(
@@ -410,7 +448,7 @@ def cv_mean_estimate(f, eps):
     return cv_estimate(np.asarray(f(x), dtype=np.float64), x, 0.0, 1.0)
 """,
     ),
-    # Assignment 6: REBAR on one Bernoulli variable.
+    # Assignment 6: REBAR on one Bernoulli variable. Each wrong answer is the solution with one edit.
     WrongAnswer(
         "a6_rebar_relax",
         "q1",
@@ -438,85 +476,38 @@ def conditional_noise(eta, b, w):
         "q2",
         "missing correction term: -d/d eta c(z~) left out (z~ treated as a constant)",
         ("test_q2_unbiased_exactly", "test_q2_exact_on_given_noise"),
-        """
-def rebar_estimates(eta, u, w, t, tau, nu):
-    def control(z):
-        return nu * cost(jax.nn.sigmoid(z / tau), t)
-    def one(u_i, w_i):
-        b = (logistic_noise(eta, u_i) > 0).astype(jnp.float32)
-        c_tilde = lambda e: control(conditional_noise(e, b, w_i))
-        score = b - jax.nn.sigmoid(eta)
-        pathwise = jax.grad(lambda e: control(logistic_noise(e, u_i)))(eta)
-        return (cost(b, t) - c_tilde(eta)) * score + pathwise
-    return jax.vmap(one)(jnp.asarray(u), jnp.asarray(w))
-""",
+        _edit(_A6_REBAR, " + pathwise - jax.grad(c_tilde)(eta)", " + pathwise"),
     ),
     WrongAnswer(
         "a6_rebar_relax",
         "q2",
         "sign error: f(b) + c(z~) in the score term",
         ("test_q2_small_exact_examples", "test_q2_unbiased_exactly", "test_q2_exact_on_given_noise"),
-        """
-def rebar_estimates(eta, u, w, t, tau, nu):
-    def control(z):
-        return nu * cost(jax.nn.sigmoid(z / tau), t)
-    def one(u_i, w_i):
-        b = (logistic_noise(eta, u_i) > 0).astype(jnp.float32)
-        c_tilde = lambda e: control(conditional_noise(e, b, w_i))
-        score = b - jax.nn.sigmoid(eta)
-        pathwise = jax.grad(lambda e: control(logistic_noise(e, u_i)))(eta)
-        return (cost(b, t) + c_tilde(eta)) * score + pathwise - jax.grad(c_tilde)(eta)
-    return jax.vmap(one)(jnp.asarray(u), jnp.asarray(w))
-""",
+        _edit(_A6_REBAR, "(cost(b, t) - c_tilde(eta))", "(cost(b, t) + c_tilde(eta))"),
     ),
     WrongAnswer(
         "a6_rebar_relax",
         "q2",
         "wrong temperature in the relaxed input: sigmoid(z tau) instead of sigmoid(z / tau)",
         ("test_q2_small_exact_examples", "test_q2_exact_on_given_noise"),
-        """
-def rebar_estimates(eta, u, w, t, tau, nu):
-    def control(z):
-        return nu * cost(jax.nn.sigmoid(z * tau), t)
-    def one(u_i, w_i):
-        b = (logistic_noise(eta, u_i) > 0).astype(jnp.float32)
-        c_tilde = lambda e: control(conditional_noise(e, b, w_i))
-        score = b - jax.nn.sigmoid(eta)
-        pathwise = jax.grad(lambda e: control(logistic_noise(e, u_i)))(eta)
-        return (cost(b, t) - c_tilde(eta)) * score + pathwise - jax.grad(c_tilde)(eta)
-    return jax.vmap(one)(jnp.asarray(u), jnp.asarray(w))
-""",
+        _edit(_A6_REBAR, "jax.nn.sigmoid(z / tau)", "jax.nn.sigmoid(z * tau)"),
     ),
     WrongAnswer(
         "a6_rebar_relax",
         "q3",
         "gradient ascent on the variance",
         ("test_q3_one_step", "test_q3_variance_drops"),
-        """
-def tune_scale(eta, u, w, t, tau, nu0, lr):
-    def mean_square(nu, u_s, w_s):
-        return jnp.mean(rebar_estimates(eta, u_s, w_s, t, tau, nu) ** 2)
-    step = jax.jit(jax.grad(mean_square))
-    nu = jnp.asarray(nu0, jnp.float32)
-    for u_s, w_s in zip(u, w):
-        nu = nu + lr * step(nu, u_s, w_s)
-    return float(nu)
-""",
+        _edit(_A6_TUNE, "nu = nu - lr", "nu = nu + lr"),
     ),
     WrongAnswer(
         "a6_rebar_relax",
         "q3",
         "the squared mean (mean g)^2 minimised instead of the mean square",
         ("test_q3_one_step", "test_q3_variance_drops"),
-        """
-def tune_scale(eta, u, w, t, tau, nu0, lr):
-    def square_of_mean(nu, u_s, w_s):
-        return jnp.mean(rebar_estimates(eta, u_s, w_s, t, tau, nu)) ** 2
-    step = jax.jit(jax.grad(square_of_mean))
-    nu = jnp.asarray(nu0, jnp.float32)
-    for u_s, w_s in zip(u, w):
-        nu = nu - lr * step(nu, u_s, w_s)
-    return float(nu)
-""",
+        _edit(
+            _A6_TUNE,
+            "jnp.mean(rebar_estimates(eta, u_s, w_s, t, tau, nu) ** 2)",
+            "jnp.mean(rebar_estimates(eta, u_s, w_s, t, tau, nu)) ** 2",
+        ),
     ),
 ]

@@ -177,3 +177,20 @@ def test_pdf_export_sets_playwrights_browser_once(monkeypatch):
     default_playwright_browser("/usr/bin/chromium")
     assert patched is not original and BrowserType.launch is patched
     assert patched.default_executable == "/usr/bin/chromium"
+
+
+def test_edited_wrong_answers_start_from_the_masters_solution():
+    from wrong_answers import _A6_REBAR, _A6_TUNE
+
+    cells = json.loads((ROOT / "assignments" / "a6_rebar_relax.ipynb").read_text())["cells"]
+    solutions = [
+        "\n".join(
+            line
+            for line in "".join(c["source"]).splitlines()
+            if "# BEGIN" not in line and "# END" not in line
+        )
+        for c in cells
+        if c["cell_type"] == "code"
+    ]
+    for source in (_A6_REBAR, _A6_TUNE):
+        assert source.strip() in solutions, source.splitlines()[1]
