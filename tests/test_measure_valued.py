@@ -57,12 +57,34 @@ def test_half_normal_instead_of_rayleigh_fails_the_mean_check():
 
     def wrong(key, num_samples=8):
         r = jnp.abs(jax.random.normal(key, (num_samples,)))
-        diff = problem.f(mu + sigma * r, None) - problem.f(mu - sigma * r, None)
+        f = jax.vmap(lambda x: problem.f(x, None))  # one value per sample
+        diff = f(mu + sigma * r) - f(mu - sigma * r)
         return {"loc": jnp.mean(diff) / (sigma * math.sqrt(2 * math.pi))}
 
     exact = {"loc": problem.exact_grad()["loc"]}
     assert not gradest.unbiasedness_check(wrong, exact, KEY, 2_000, tolerance=TOL).passed
     right = lambda k: {"loc": mvd(problem)(key=k)["loc"]}
+    assert gradest.unbiasedness_check(right, exact, KEY, 2_000, tolerance=TOL).passed
+
+
+def test_maxwell_without_its_normal_part_fails_the_scale_check():
+    # The library draws the double-sided Maxwell D as sign(Z) sqrt(Z² + 2E) (χ²₃ = χ²₁ + χ²₂);
+    # dropping Z² leaves sqrt(2E), of χ²₂, whose p⁺ is not z² φ(z): the scale estimate is biased.
+    problem = gradest.gaussian_quadratic(k=0.5, loc=1.0, scale=1.5)
+    mu, sigma = 1.0, 1.5
+
+    def wrong(key, num_samples=8):
+        k_sign, k_chi2, k_uniform = jax.random.split(key, 3)
+        sign = jnp.where(jax.random.normal(k_sign, (num_samples,)) < 0, -1.0, 1.0)
+        d = sign * jnp.sqrt(2 * jax.random.exponential(k_chi2, (num_samples,)))
+        u = jax.random.uniform(k_uniform, (num_samples,))
+        f = jax.vmap(lambda x: problem.f(x, None))  # one value per sample
+        diff = f(mu + sigma * d) - f(mu + sigma * d * u)
+        return {"scale": jnp.mean(diff) / sigma}
+
+    exact = {"scale": problem.exact_grad()["scale"]}
+    assert not gradest.unbiasedness_check(wrong, exact, KEY, 2_000, tolerance=TOL).passed
+    right = lambda k: {"scale": mvd(problem)(key=k)["scale"]}
     assert gradest.unbiasedness_check(right, exact, KEY, 2_000, tolerance=TOL).passed
 
 

@@ -25,6 +25,11 @@ Both differences are estimated with common random numbers: the mean's two points
 scale's negative point is :math:`\mu + \sigma D U` with U ~ Uniform(0, 1), which is again
 :math:`\mathcal N(\mu, \sigma^2)` because the product of a double-sided Maxwell and an independent
 uniform variable is a standard normal.
+
+The draws are as cheap as the distributions allow: :math:`R = \sqrt{2E}` with E standard
+exponential, and :math:`D = \operatorname{sign}(Z)\sqrt{Z^2 + 2E'}` from one normal Z and one
+exponential E' (:math:`Z^2 + 2E'` is :math:`\chi^2_3`, the square of a Maxwell variable, and the sign
+of Z is independent of :math:`Z^2`), instead of the norm of three normals and a random sign.
 """
 
 from __future__ import annotations
@@ -130,11 +135,13 @@ def measure_valued(f: Cost, dist: Any, params: Params, key: jax.Array, num_sampl
     out = jax.eval_shape(f, jax.ShapeDtypeStruct(shape[1:], dtype), p)
     if jnp.shape(out) != ():
         raise ValueError(f"f must return a scalar for one sample, got shape {jnp.shape(out)}")
-    k_eps, k_rayleigh, k_maxwell, k_uniform = jax.random.split(key, 4)
+    k_eps, k_rayleigh, k_normal, k_chi2, k_uniform = jax.random.split(key, 5)
+    z = jax.random.normal(k_normal, shape, dtype)
+    chi2_3 = z**2 + 2 * jax.random.exponential(k_chi2, shape, dtype)
     noise = {
         "eps": jax.random.normal(k_eps, shape, dtype),
-        "rayleigh": jax.random.rayleigh(k_rayleigh, 1.0, shape, dtype),
-        "maxwell": jax.random.double_sided_maxwell(k_maxwell, 0.0, 1.0, shape, dtype),
+        "rayleigh": jnp.sqrt(2 * jax.random.exponential(k_rayleigh, shape, dtype)),
+        "maxwell": jnp.where(z < 0, -1, 1).astype(dtype) * jnp.sqrt(chi2_3),
         "uniform": jax.random.uniform(k_uniform, shape, dtype),
     }
     grads = jax.vmap(lambda n: _one_sample(f, p, n))(_sharding.shard_samples(noise))
