@@ -170,6 +170,22 @@ def shared_colours(names):
     return [group for group in by_colour.values() if len(group) > 1]
 
 
+def unrounded_numbers(cell):
+    """Numbers printed with nine or more decimals (``0.015599999576807022``): a float32 value
+    printed at full precision, unreadable and fragile under nbval."""
+    found = []
+    for output in cell["outputs"]:
+        data = output.get("data", {})
+        if output["output_type"] == "stream":
+            text = "".join(output["text"])
+        elif "image/png" in data or any(key.startswith("application/") for key in data):
+            continue  # a figure's repr, or a glued value (formatted where the prose uses it)
+        else:
+            text = "".join(data.get("text/markdown", data.get("text/plain", "")))
+        found += re.findall(r"\d\.\d{9,}", text)
+    return found
+
+
 def png_size(data):
     """Width in pixels and resolution in dots per inch of a base64 PNG (72 dpi when unstated)."""
     raw = base64.b64decode(data)
@@ -283,6 +299,11 @@ class TestNotebook:
             shared = shared_colours(estimators_drawn(cell))
             assert not shared, f"{shared} share a colour in one figure: see ESTIMATOR_STYLES"
 
+    def test_printed_numbers_are_rounded(self, path):
+        for cell in code_cells(load(path)):
+            found = unrounded_numbers(cell)
+            assert not found, f"{found[:2]} printed unrounded: round to 3-4 significant digits"
+
     def test_figures_are_drawn_for_the_column(self, path):
         for cell in code_cells(load(path)):
             for output in cell["outputs"]:
@@ -348,3 +369,8 @@ def test_the_reading_rules_flag_a_wrong_notebook():
                 '    ax.plot(x, y, **plotting.estimator_style(name))')
     assert estimators_drawn(pair) == {"rloo", "baseline"} and not shared_colours({"rloo", "baseline"})
     assert shared_colours({"score_function", "disarm", "rloo"}) == [["disarm", "score_function"]]
+    printed = dict(cell("print(p)"), outputs=[
+        {"output_type": "stream", "name": "stdout", "text": "rates [0.015599999576807022, 0.1875]"},
+        {"output_type": "display_data", "data": {"text/plain": "0.4"}},
+    ])
+    assert unrounded_numbers(printed) == ["0.015599999576807022"]
