@@ -8,9 +8,9 @@ For the zips that `make assignments` wrote under DIST (default ``dist/assignment
    stands for the folder the zip is extracted to, as on Gradescope). Nothing comes from the
    checkout: the environment files of all zips must be identical, so one environment serves all.
 2. For each assignment, the zip's own entry point (``autograder_timeout.py``, which ``run_autograder``
-   calls) grades, in a copy of Gradescope's ``/autograder`` layout: the solution (full marks), the blank
-   student copy (zero) and the first wrong answer of ``wrong_answers.py`` (loses points on its
-   question).
+   calls) grades, in a copy of Gradescope's ``/autograder`` layout: the solution (full marks on every
+   question), the blank student copy (zero on every question) and the first wrong answer of
+   ``wrong_answers.py`` (loses points on its question).
 3. A submission with an infinite loop, graded with a short limit, is stopped and scores zero with the
    time-limit message, its kernel killed: once by the zip's entry point (Gradescope's path) and once by
    ``grade.py run`` (``otter run`` on an instructor's machine, here in the zip's environment).
@@ -36,16 +36,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from autograder_timeout import timeout_message
+from check_grading import autograder_zip, check_runs, question_names
 from wrong_answers import WRONG_ANSWERS
 
 SOURCE_DIR = "/autograder/source"
-
-
-def autograder_zip(assignment: Path) -> Path:
-    zips = sorted((assignment / "autograder").glob("*-autograder_*.zip"))
-    if len(zips) != 1:
-        raise SystemExit(f"{assignment}: expected one autograder zip, found {len(zips)}")
-    return zips[0]
 
 
 def zip_requirements(zip_path: Path, source: Path) -> list[str]:
@@ -182,7 +176,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         py, t_env = build_env(next(iter(zips.values())), args.python, Path(tmp))
         print(f"fresh environment from the zip's environment.yml in {t_env:.0f} s")
-        jobs = {}
+        jobs, graded = {}, {}
         with ThreadPoolExecutor(args.jobs) as pool:
             for a in assignments:
                 solution = nbformat.read(a / "autograder" / f"{a.name}.ipynb", as_version=4)
@@ -215,18 +209,20 @@ def main() -> int:
                 total = sum(s for s, _ in got.values())
                 possible = sum(p for _, p in got.values())
                 print(f"{name} {label}: {total:g}/{possible:g} in {elapsed:.1f} s")
+                graded[name, label] = got
                 if possible <= 0:
                     errors.append(f"{name} {label}: no graded questions: {results}")
-                elif label == "solution" and total != possible:
-                    errors.append(f"{name} solution: {total:g}/{possible:g}, expected full marks")
-                elif label == "blank copy" and total != 0:
-                    errors.append(f"{name} blank copy: {total:g}/{possible:g}, expected 0")
                 elif label.startswith("wrong"):
                     q = label.split()[2]
                     if got[q][0] >= got[q][1]:
                         errors.append(
                             f"{name} {label}: {q} scored {got[q][0]:g}/{got[q][1]:g}, expected a loss"
                         )
+            for a in assignments:
+                errors += check_runs(
+                    a.name, graded[a.name, "solution"], graded[a.name, "blank copy"],
+                    question_names(zips[a.name]),
+                )
             message = timeout_message(args.loop_timeout)
             for how, job in loops.items():
                 results, elapsed = job.result()

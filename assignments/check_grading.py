@@ -1,18 +1,20 @@
 """Check that the assignments grade themselves correctly (the `assign` phase of `make test`).
 
-For every assignment that `make assignments` generated under DIST (default ``dist/assignments``):
+For every assignment that `make assignments` generated under DIST (default ``dist/assignments``),
+in one process per assignment:
 
-1. ``otter run`` grades the master's solution and the blank student copy against the autograder
-   zip, locally and without Docker; the scores are read from the ``results.json`` it writes (its
-   exit code is 0 even at zero points). The solution must score full marks on every question and
-   the blank copy zero on every question.
-2. Every wrong answer of ``wrong_answers.py`` replaces the solution's definition in the executed
-   solution notebook and its question is graded in-process with the autograder zip's own test
-   file: it must lose points, and each test it lists must fail. In-process grading of the same
-   test files keeps this to one notebook execution per assignment instead of one per wrong answer.
+1. The master's solution notebook is executed (its code cells, without otter's) and every question
+   is graded in-process with the autograder zip's own test files: full marks on every question.
+2. Every wrong answer of ``wrong_answers.py`` replaces the solution's definition in that namespace
+   and its question is graded the same way: it must lose points, and each test it lists must fail.
+   Grading in-process keeps this to one notebook execution per assignment instead of one per
+   submission.
 
-What a student downloads, and the PDF of the written answers, are checked by
-``check_student_side.py`` in `make assignments-zip-check` (outside make test, for time).
+The end-to-end runs, through the zip's own Gradescope entry point in a fresh environment built
+from the zip alone (the solution at full marks and the blank student copy at zero on every
+question, a wrong answer, the time limit), what a student downloads and the PDF of the written
+answers are checked in `make assignments-zip-check` (``check_autograder_zip.py`` and
+``check_student_side.py``), outside make test for time; CI runs both.
 
 Usage: python assignments/check_grading.py [DIST] [--jobs N]
 """
@@ -23,14 +25,14 @@ import argparse
 import contextlib
 import io
 import json
+import multiprocessing
 import os
-import subprocess
 import sys
 import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -53,27 +55,6 @@ def autograder_zip(assignment: Path) -> Path:
 def question_names(zip_path: Path) -> set[str]:
     with zipfile.ZipFile(zip_path) as zf:
         return {Path(n).stem for n in zf.namelist() if n.startswith("tests/") and n.endswith(".py")}
-
-
-def otter_run(notebook: Path, zip_path: Path) -> tuple[Scores, float, float]:
-    """Grade one submission with ``otter run``: {question: (score, max)}, wall and CPU seconds.
-
-    The CPU time (of otter and the kernel it starts) is what a loaded machine does not inflate.
-    """
-    with tempfile.TemporaryDirectory() as out, tempfile.TemporaryFile("w+") as log:
-        start = time.perf_counter()
-        command = ["run", "--no-logo", "-a", str(zip_path), "-o", out, str(notebook)]
-        proc = subprocess.Popen([sys.executable, "-m", "otter", *command], stdout=log, stderr=log)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        results = Path(out) / "results.json"
-        if os.waitstatus_to_exitcode(status) != 0 or not results.exists():
-            log.seek(0)
-            raise RuntimeError(f"otter run failed on {notebook}:\n{log.read()}")
-        tests = json.loads(results.read_text())["tests"]
-    # The "Public Tests" summary entry carries no score.
-    scores = {t["name"]: (float(t["score"]), float(t["max_score"])) for t in tests if "max_score" in t}
-    return scores, elapsed, usage.ru_utime + usage.ru_stime
 
 
 def solution_env(notebook: Path) -> dict:
@@ -111,31 +92,41 @@ def public_tests(test_file: Path) -> set[str]:
     return {tc.body.test_func.__name__ for tc in tf.test_cases if not tc.hidden}
 
 
-def check_runs(name: str, solution: Scores, blank: Scores, questions: set[str]) -> list[str]:
+def check_runs(name: str, solution: Scores, blank: Scores | None, questions: set[str]) -> list[str]:
+    """Errors unless the solution has full marks and the blank copy (if given) zero, per question."""
     errors = []
-    for label, scores in (("solution", solution), ("blank copy", blank)):
+    runs = {"solution": solution} if blank is None else {"solution": solution, "blank copy": blank}
+    for label, scores in runs.items():
         if set(scores) != questions:
             errors.append(f"{name} {label}: graded questions {sorted(scores)}, expected {sorted(questions)}")
     for q, (score, possible) in sorted(solution.items()):
         if possible <= 0 or score != possible:
             errors.append(f"{name} solution: {q} scored {score:g}/{possible:g}, expected full marks")
-    for q, (score, possible) in sorted(blank.items()):
+    for q, (score, possible) in sorted((blank or {}).items()):
         if score != 0:
             errors.append(f"{name} blank copy: {q} scored {score:g}/{possible:g}, expected 0")
     return errors
 
 
-def check_wrong_answers(name: str, assignment: Path, zip_path: Path) -> tuple[list[str], list[str]]:
-    """Grade every wrong answer of one assignment: (report lines, errors)."""
-    lines, errors = [], []
+def check_assignment(name: str, assignment: Path) -> tuple[list[str], list[str]]:
+    """Grade the solution and every wrong answer of one assignment in-process: (report, errors)."""
+    zip_path = autograder_zip(assignment)
+    start, cpu = time.perf_counter(), time.process_time()
     env = solution_env(assignment / "autograder" / f"{name}.ipynb")
-    wrong = [w for w in WRONG_ANSWERS if w.assignment == name]
+    lines, errors = [], []
     with test_files(zip_path) as tests:
-        for q in sorted({w.question for w in wrong}):
-            _, _, ref_failed = grade_question(tests[q], env)
-            if ref_failed:
-                errors.append(f"{name} {q}: the solution fails {sorted(ref_failed)} in-process")
-        for w in wrong:
+        graded = {q: grade_question(tests[q], env) for q in sorted(tests)}
+        solution = {q: (score, possible) for q, (score, possible, _) in graded.items()}
+        errors += check_runs(name, solution, None, set(tests))
+        for q, (_, _, failed) in graded.items():
+            if failed:
+                errors.append(f"{name} {q}: the solution fails {sorted(failed)} in-process")
+        got, total = (sum(v[i] for v in solution.values()) for i in (0, 1))
+        lines.append(
+            f"{name}: solution {got:g}/{total:g} in-process in {time.perf_counter() - start:.1f} s "
+            f"({time.process_time() - cpu:.1f} s CPU)"
+        )
+        for w in (w for w in WRONG_ANSWERS if w.assignment == name):
             start = time.perf_counter()
             mutated = dict(env)
             exec(compile(w.source, f"<wrong answer {name} {w.question}>", "exec"), mutated)
@@ -158,7 +149,7 @@ def check_wrong_answers(name: str, assignment: Path, zip_path: Path) -> tuple[li
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("dist", nargs="?", default="dist/assignments", type=Path)
-    parser.add_argument("--jobs", type=int, default=2, help="otter run processes in parallel")
+    parser.add_argument("--jobs", type=int, default=2, help="assignments graded in parallel")
     args = parser.parse_args()
     assignments = sorted(p for p in args.dist.iterdir() if (p / "autograder").is_dir())
     if not assignments:
@@ -168,33 +159,15 @@ def main() -> int:
     if unknown:
         raise SystemExit(f"wrong_answers.py names assignments that were not generated: {sorted(unknown)}")
 
-    # The otter runs are separate processes: the wrong answers are graded meanwhile in this one.
-    zips = {a.name: autograder_zip(a) for a in assignments}
-    with ThreadPoolExecutor(args.jobs) as pool:
-        runs = {
-            (a.name, kind): pool.submit(otter_run, a / folder / f"{a.name}.ipynb", zips[a.name])
-            for a in assignments
-            for kind, folder in (("solution", "autograder"), ("blank", "student"))
-        }
-        wrong = {a.name: check_wrong_answers(a.name, a, zips[a.name]) for a in assignments}
-        results = {k: f.result() for k, f in runs.items()}
-
+    # One process per assignment: each executes its solution with JAX, which must not be forked.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(args.jobs, mp_context=spawn) as pool:
+        results = list(pool.map(check_assignment, [a.name for a in assignments], assignments))
     errors = []
-    for a in assignments:
-        solution, t_sol, cpu_sol = results[a.name, "solution"]
-        blank, t_blank, cpu_blank = results[a.name, "blank"]
-        total = sum(p for _, p in solution.values())
-        got = sum(s for s, _ in solution.values())
-        zero = sum(s for s, _ in blank.values())
-        print(
-            f"{a.name}: solution {got:g}/{total:g} in {t_sol:.1f} s ({cpu_sol:.1f} s CPU), "
-            f"blank copy {zero:g}/{total:g} in {t_blank:.1f} s ({cpu_blank:.1f} s CPU)"
-        )
-        errors += check_runs(a.name, solution, blank, question_names(zips[a.name]))
-        lines, wrong_errors = wrong[a.name]
+    for lines, assignment_errors in results:
         print("\n".join(lines))
-        errors += wrong_errors
-    graded = [line for lines, _ in wrong.values() for line in lines]
+        errors += assignment_errors
+    graded = [line for lines, _ in results for line in lines if line.startswith("  ")]
     hidden_only = sum("(hidden only)" in line for line in graded)
     print(
         f"wrong answers passing every public test (hidden tests catch them): {hidden_only} of {len(graded)}"

@@ -194,3 +194,16 @@ def test_edited_wrong_answers_start_from_the_masters_solution():
     ]
     for source in (_A6_REBAR, _A6_TUNE):
         assert source.strip() in solutions, source.splitlines()[1]
+
+
+def test_check_runs_flags_a_lost_point_a_missing_question_and_a_scoring_blank():
+    from check_grading import check_runs
+
+    full = {"q1": (3.0, 3.0), "q2": (5.0, 5.0)}
+    assert check_runs("a", full, {"q1": (0.0, 3.0), "q2": (0.0, 5.0)}, {"q1", "q2"}) == []
+    assert check_runs("a", full, None, {"q1", "q2"}) == []
+    lost = check_runs("a", {**full, "q2": (4.0, 5.0)}, None, {"q1", "q2"})
+    assert lost == ["a solution: q2 scored 4/5, expected full marks"]
+    assert "graded questions" in check_runs("a", full, None, {"q1", "q2", "q3"})[0]
+    blank = check_runs("a", full, {"q1": (1.0, 3.0), "q2": (0.0, 5.0)}, {"q1", "q2"})
+    assert blank == ["a blank copy: q1 scored 1/3, expected 0"]
