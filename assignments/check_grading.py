@@ -37,8 +37,6 @@ from pathlib import Path
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-from otter.test_files import ExceptionTestFile
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from wrong_answers import WRONG_ANSWERS
 
@@ -79,6 +77,8 @@ def test_files(zip_path: Path) -> Iterator[dict[str, Path]]:
 
 def grade_question(test_file: Path, env: dict) -> tuple[float, float, set[str]]:
     """Score, possible points and the names of the failed tests of one question."""
+    from otter.test_files import ExceptionTestFile  # otter is in the assignments' environment only
+
     tf = ExceptionTestFile.from_file(str(test_file))
     with contextlib.redirect_stdout(io.StringIO()):
         tf.run(env)
@@ -88,6 +88,8 @@ def grade_question(test_file: Path, env: dict) -> tuple[float, float, set[str]]:
 
 def public_tests(test_file: Path) -> set[str]:
     """The names of a question's public tests (those a student runs with grader.check)."""
+    from otter.test_files import ExceptionTestFile
+
     tf = ExceptionTestFile.from_file(str(test_file))
     return {tc.body.test_func.__name__ for tc in tf.test_cases if not tc.hidden}
 
