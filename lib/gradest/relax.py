@@ -186,8 +186,8 @@ def relaxed_input(dist: Any, z: jax.Array, temperature: Any) -> jax.Array:
     Args:
       dist: ``gradest.Bernoulli()`` or ``gradest.Categorical()``.
       z: the noise ``z`` or ``z_tilde`` of :func:`relaxation_noise` (any leading shape).
-      temperature: a scalar τ > 0, as in :func:`rebar` and :func:`gumbel_softmax`; may be traced
-        (a temperature being tuned).
+      temperature: a scalar τ > 0, as in :func:`rebar` and
+        :func:`gradest.gumbel.gumbel_softmax`; may be traced (a temperature being tuned).
 
     Returns:
       A point of [0, 1] (Bernoulli, shape of ``z``) or of the simplex (categorical, shape of
