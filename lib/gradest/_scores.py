@@ -25,7 +25,12 @@ import jax
 import jax.numpy as jnp
 
 from gradest.distributions import Bernoulli, Categorical, Normal, Params
-from gradest.measure_valued import _unbroadcast
+
+
+def unbroadcast(grad: jax.Array, param: jax.Array) -> jax.Array:
+    """Sum a gradient taken at the broadcast batch shape back to the parameter's own shape."""
+    _, pullback = jax.vjp(lambda p: jnp.broadcast_to(p, grad.shape), param)
+    return pullback(grad)[0]
 
 
 def _per_sample(weights: jax.Array, ndim: int) -> jax.Array:
@@ -39,7 +44,7 @@ def _normal(params: Params, x: jax.Array, weights: jax.Array) -> Params:
     w = _per_sample(weights, x.ndim)
     grad_loc = jnp.sum(w * z, axis=0) / scale
     grad_scale = jnp.sum(w * (z * z - 1), axis=0) / scale
-    return {"loc": _unbroadcast(grad_loc, loc), "scale": _unbroadcast(grad_scale, scale)}
+    return {"loc": unbroadcast(grad_loc, loc), "scale": unbroadcast(grad_scale, scale)}
 
 
 def _bernoulli(params: Params, x: jax.Array, weights: jax.Array) -> Params:
@@ -53,7 +58,7 @@ def _categorical(params: Params, x: jax.Array, weights: jax.Array) -> Params:
     logits = params["logits"]
     one_hot = jax.nn.one_hot(x, logits.shape[-1], dtype=logits.dtype)
     w = _per_sample(weights, one_hot.ndim)
-    return {"logits": _unbroadcast(jnp.sum(w * (one_hot - jax.nn.softmax(logits, axis=-1)), axis=0), logits)}
+    return {"logits": unbroadcast(jnp.sum(w * (one_hot - jax.nn.softmax(logits, axis=-1)), axis=0), logits)}
 
 
 _ANALYTIC: dict[type, tuple[str, Callable[[Params, jax.Array, jax.Array], Params]]] = {

@@ -24,7 +24,7 @@ import numpy as np
 from gradest import _validation as v
 from gradest.control_variates import score_terms
 from gradest.distributions import Params
-from gradest.estimators import Cost, _check_common
+from gradest.types import Cost
 
 
 class ScoreMoments(NamedTuple):
@@ -168,7 +168,7 @@ def score_function_with_baselines(
     Raises:
       ValueError: if ``baselines`` does not match ``params``, or as :func:`gradest.estimators.score_function`.
     """
-    params = _check_common(f, dist, params, key, num_samples)
+    params = v.check_common(f, dist, params, key, num_samples)
     v.check_same_structure("baselines", baselines, params, "params")
     terms = score_terms(f, dist, params, key, num_samples)
     fv = terms.f_values

@@ -19,11 +19,6 @@ from gradest.types import Baseline, Cost, Distribution, Params, PyTree
 
 __all__ = ["Baseline", "Cost", "pathwise", "score_function", "score_function_surrogate"]
 
-# Kept for the modules that import them from here; the checks themselves live in _validation.
-_check_common = v.check_common
-_baseline_values = v.baseline_values
-
-
 def _costs(f: Cost, x: jax.Array, params: Params, num_samples: int) -> jax.Array:
     """f on each sample, checked to be one scalar per sample (a static shape check)."""
     values = jax.vmap(f, in_axes=(0, None))(x, params)

@@ -40,16 +40,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gradest import _sharding
+from gradest import _scores, _sharding
 from gradest import _validation as v
 from gradest.distributions import Normal
 from gradest.types import Cost, Params
-
-
-def _unbroadcast(grad: jax.Array, param: jax.Array) -> jax.Array:
-    """Sum a gradient taken at the broadcast batch shape back to the parameter's own shape."""
-    _, pullback = jax.vjp(lambda p: jnp.broadcast_to(p, grad.shape), param)
-    return pullback(grad)[0]
 
 
 def _one_sample(f: Cost, params: Params, noise: dict[str, jax.Array]) -> Params:
@@ -77,8 +71,8 @@ def _one_sample(f: Cost, params: Params, noise: dict[str, jax.Array]) -> Params:
     # sample that carries no gradient.
     explicit = jax.grad(lambda p: f(jax.lax.stop_gradient(base.reshape(shape)), p))(params)
     return {
-        "loc": _unbroadcast(grad_loc, loc) + explicit["loc"],
-        "scale": _unbroadcast(grad_scale, scale) + explicit["scale"],
+        "loc": _scores.unbroadcast(grad_loc, loc) + explicit["loc"],
+        "scale": _scores.unbroadcast(grad_scale, scale) + explicit["scale"],
     }
 
 

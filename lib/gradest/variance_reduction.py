@@ -27,7 +27,7 @@ from jax.scipy.special import ndtri
 
 from gradest import _validation as v
 from gradest.distributions import Categorical, Gumbel, Normal, Params
-from gradest.estimators import Cost, _baseline_values, _check_common
+from gradest.types import Cost
 
 #: Bits of a point kept by :func:`random_digital_shift` (float32 resolves 2**-24 in [0.5, 1)).
 SHIFT_BITS = 24
@@ -99,7 +99,7 @@ def antithetic_pathwise(f: Cost, dist: Any, params: Params, key: jax.Array, num_
       TypeError: if ``f`` is not callable, ``dist`` is not ``Normal`` or ``key`` is not a key.
       ValueError: if ``num_samples`` is odd or < 2, or the parameters are invalid.
     """
-    checked = _check_common(f, dist, params, key, num_samples)
+    checked = v.check_common(f, dist, params, key, num_samples)
     _check_normal(dist)
     _check_even(v.check_positive_int("num_samples", num_samples, minimum=2))
     eps = _antithetic_noise(dist, checked, key, num_samples)
@@ -144,7 +144,7 @@ def antithetic_score_function(
       TypeError: as :func:`antithetic_pathwise`.
       ValueError: as :func:`antithetic_pathwise`, or if the baseline has the wrong shape.
     """
-    checked = _check_common(f, dist, params, key, num_samples)
+    checked = v.check_common(f, dist, params, key, num_samples)
     _check_normal(dist)
     _check_even(v.check_positive_int("num_samples", num_samples, minimum=2))
     eps = jax.lax.stop_gradient(_antithetic_noise(dist, checked, key, num_samples))
@@ -153,7 +153,7 @@ def antithetic_score_function(
         x = jax.lax.stop_gradient(p["loc"] + p["scale"] * eps)
         f_values = jax.vmap(f, in_axes=(0, None))(x, p)
         pair_means = jax.lax.stop_gradient(jnp.mean(f_values.reshape(2, -1), axis=0))
-        b = jnp.tile(_baseline_values(baseline, pair_means), 2)
+        b = jnp.tile(v.baseline_values(baseline, pair_means), 2)
         return _score_surrogate(dist, p, x, f_values, f_values - b)
 
     return jax.grad(surrogate)(checked)
@@ -261,7 +261,7 @@ def rqmc_pathwise(
       TypeError: if ``dist`` has no inverse CDF here, or as :func:`gradest.estimators.pathwise`.
       ValueError: if ``points`` does not have shape ``(N, d)`` or leaves [0, 1).
     """
-    checked = _check_common(f, dist, params, key, num_samples)
+    checked = v.check_common(f, dist, params, key, num_samples)
     eps = _rqmc_noise(dist, checked, key, num_samples, points)
 
     def objective(p: Params) -> jax.Array:
@@ -303,13 +303,13 @@ def rqmc_score_function(
     Raises:
       As :func:`rqmc_pathwise`.
     """
-    checked = _check_common(f, dist, params, key, num_samples)
+    checked = v.check_common(f, dist, params, key, num_samples)
     eps = jax.lax.stop_gradient(_rqmc_noise(dist, checked, key, num_samples, points))
 
     def surrogate(p: Params) -> jax.Array:
         x = jax.lax.stop_gradient(p["loc"] + p["scale"] * eps)
         f_values = jax.vmap(f, in_axes=(0, None))(x, p)
-        b = _baseline_values(baseline, jax.lax.stop_gradient(f_values))
+        b = v.baseline_values(baseline, jax.lax.stop_gradient(f_values))
         return _score_surrogate(dist, p, x, f_values, f_values - b)
 
     return jax.grad(surrogate)(checked)
@@ -330,7 +330,7 @@ def _sum_and_sample_surrogate(
     log_q = jnp.where(in_top, -jnp.inf, log_pi - jnp.log(safe_rest))
     x = jax.random.categorical(key, jax.lax.stop_gradient(log_q), shape=(num_samples,))
     f_values = jax.vmap(f, in_axes=(0, None))(x, p)
-    b = _baseline_values(baseline, jax.lax.stop_gradient(f_values))
+    b = v.baseline_values(baseline, jax.lax.stop_gradient(f_values))
     lq = log_q[x]
     lq = jnp.where(jnp.isfinite(lq), lq, 0.0)
     advantage = jax.lax.stop_gradient(f_values - b)
@@ -387,7 +387,7 @@ def sum_and_sample(
       ValueError: if the parameters are not one variable's, ``num_summed`` is outside [0, K), or
         as :func:`gradest.estimators.score_function`.
     """
-    checked = _check_common(f, dist, params, key, num_samples)
+    checked = v.check_common(f, dist, params, key, num_samples)
     if not isinstance(dist, Categorical):
         raise TypeError(f"dist must be gradest.Categorical, got {type(dist).__name__}")
     shape = jnp.shape(next(iter(checked.values())))
@@ -443,7 +443,7 @@ def importance_score_function(
       ValueError: if ``proposal_params`` are invalid or of another batch shape, or as
         :func:`gradest.estimators.score_function`.
     """
-    checked = _check_common(f, dist, params, key, num_samples)
+    checked = v.check_common(f, dist, params, key, num_samples)
     if not (hasattr(proposal, "sample") and hasattr(proposal, "log_prob") and hasattr(proposal, "check")):
         raise TypeError(f"proposal must be a gradest distribution, got {type(proposal).__name__}")
     q_params = jax.lax.stop_gradient(proposal.check(proposal_params))
@@ -458,7 +458,7 @@ def importance_score_function(
         f_values = jax.vmap(f, in_axes=(0, None))(x, p)
         log_w = jnp.sum((dist.log_prob(p, x) - proposal.log_prob(q_params, x)).reshape(num_samples, -1), 1)
         w = jax.lax.stop_gradient(jnp.exp(log_w))
-        b = _baseline_values(baseline, jax.lax.stop_gradient(f_values))
+        b = v.baseline_values(baseline, jax.lax.stop_gradient(f_values))
         return _score_surrogate(dist, p, x, w * f_values, w * (f_values - b))
 
     return jax.grad(surrogate)(checked)

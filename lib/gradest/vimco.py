@@ -20,7 +20,7 @@ import jax.numpy as jnp
 
 from gradest import _validation as v
 from gradest.distributions import Params
-from gradest.estimators import Cost, _check_common
+from gradest.types import Cost
 
 
 def vimco_learning_signals(log_weights: jax.Array) -> jax.Array:
@@ -112,7 +112,7 @@ def vimco(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int) 
         :func:`gradest.estimators.score_function`.
       TypeError: as :func:`gradest.estimators.score_function`.
     """
-    params = _check_common(f, dist, params, key, num_samples)
+    params = v.check_common(f, dist, params, key, num_samples)
     v.check_positive_int("num_samples", num_samples, minimum=2)
     h = dist.sample(params, key, (num_samples,))
 
