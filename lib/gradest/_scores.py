@@ -19,12 +19,12 @@ path. Both paths give the same sum up to floating-point rounding (``tests/test_s
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from gradest.distributions import Bernoulli, Categorical, Normal, Params
+from gradest.distributions import Bernoulli, Categorical, Normal, Params, log_prob_checked
+from gradest.types import Distribution
 
 
 def unbroadcast(grad: jax.Array, param: jax.Array) -> jax.Array:
@@ -68,13 +68,13 @@ _ANALYTIC: dict[type, tuple[str, Callable[[Params, jax.Array, jax.Array], Params
 }
 
 
-def joint_log_prob(dist: Any, params: Params, x: jax.Array) -> jax.Array:
-    """log p(x⁽ⁱ⁾) of each sample, summed over the independent variables: shape (N,)."""
-    log_p = dist.log_prob(params, x)
+def joint_log_prob(dist: Distribution, params: Params, x: jax.Array) -> jax.Array:
+    """log p(x⁽ⁱ⁾) of each sample (checked ``params``), summed over the independent variables: (N,)."""
+    log_p = log_prob_checked(dist, params, x)
     return jnp.sum(log_p.reshape(log_p.shape[0], -1), axis=1)
 
 
-def weighted_score(dist: Any, params: Params, x: jax.Array, weights: jax.Array) -> Params:
+def weighted_score(dist: Distribution, params: Params, x: jax.Array, weights: jax.Array) -> Params:
     r""":math:`\sum_i w_i \nabla_\phi \log p_\phi(x_i)`, a pytree shaped like ``params``.
 
     Args:

@@ -253,14 +253,11 @@ category_logits = Constraint("logits", event_ndim=1)
 simplex = Constraint("simplex", event_ndim=1)
 
 
-def check_one_categorical(dist: Any, params: Params) -> Params:
-    """Checked parameters of exactly one categorical variable (batch shape ``()``, logits (K,))."""
-    checked = dist.check(params)
-    if dist.batch_shape(checked) != ():
-        raise ValueError(
-            f"params must describe one categorical variable, shape (K,), got batch shape "
-            f"{dist.batch_shape(checked)}"
-        )
+def check_one_categorical(checked: Params) -> Params:
+    """Checked categorical parameters must be of exactly one variable (logits or probs of shape (K,))."""
+    shape = jnp.shape(next(iter(checked.values())))
+    if len(shape) != 1:
+        raise ValueError(f"params must describe one categorical variable, shape (K,), got shape {shape}")
     return checked
 
 
@@ -448,4 +445,3 @@ def checked(fn: Callable[..., T]) -> Callable[..., T]:
         return out
 
     return wrapper
-

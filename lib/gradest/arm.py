@@ -80,7 +80,7 @@ def _disarm_weight(
     return 0.5 * (f_b - f_anti) * (1.0 - 2.0 * b_anti) * disagree * jax.nn.sigmoid(jnp.abs(eta))
 
 
-def arm(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int) -> Params:
+def arm(f: Cost, dist: Bernoulli, params: Params, key: jax.Array, num_samples: int) -> Params:
     r"""ARM (augment-REINFORCE-merge) estimate of :math:`\nabla_\eta\mathbb E[f(b)]`, b Bernoulli.
 
     For :math:`D` independent Bernoulli variables with logits η, per pair of antithetic samples
@@ -113,7 +113,7 @@ def arm(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int) ->
     return _antithetic_estimate(f, params, key, num_samples, _arm_weight)
 
 
-def disarm(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int) -> Params:
+def disarm(f: Cost, dist: Bernoulli, params: Params, key: jax.Array, num_samples: int) -> Params:
     r"""DisARM estimate of :math:`\nabla_\eta\mathbb E[f(b)]`: ARM with the uniform integrated out.
 
     Conditioning ARM on the pair :math:`(b, \tilde b)` and integrating over :math:`u` gives

@@ -22,9 +22,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from gradest import _validation as v
+from gradest import distributions
 from gradest.control_variates import score_terms
 from gradest.distributions import Params
-from gradest.types import Cost
+from gradest.types import Cost, Distribution
 
 
 class ScoreMoments(NamedTuple):
@@ -69,7 +70,7 @@ def normal_quadrature(params: Params, order: int = 80) -> tuple[jax.Array, jax.A
     return points, jnp.asarray(weights / weights.sum(), dtype=jnp.float32)
 
 
-def score_moments(f: Cost, dist: Any, params: Params, points: Any, weights: Any) -> ScoreMoments:
+def score_moments(f: Cost, dist: Distribution, params: Params, points: Any, weights: Any) -> ScoreMoments:
     r"""The four moments of :class:`ScoreMoments` as weighted sums over ``points``.
 
     .. math:: \mathbb E[g(x)] \approx \sum_i w_i\, g(x_i),\qquad
@@ -87,8 +88,12 @@ def score_moments(f: Cost, dist: Any, params: Params, points: Any, weights: Any)
       :class:`ScoreMoments`.
 
     Raises:
-      ValueError: if ``weights`` is not one weight per point.
+      TypeError: if ``f`` is not callable or ``dist`` is not a distribution instance.
+      ValueError: if the parameters are invalid or ``weights`` is not one weight per point.
     """
+    v.check_callable("f", f)
+    v.check_distribution("dist", dist)
+    params = dist.check(params)
     points = jnp.asarray(points)
     weights = v.as_float_array("weights", weights)
     if jnp.ndim(weights) != 1 or jnp.ndim(points) < 1 or weights.shape[0] != jnp.shape(points)[0]:
@@ -97,7 +102,9 @@ def score_moments(f: Cost, dist: Any, params: Params, points: Any, weights: Any)
             f"got {jnp.shape(weights)}"
         )
     fv = jax.vmap(f, in_axes=(0, None))(points, params)
-    scores = jax.vmap(jax.grad(lambda p, x: jnp.sum(dist.log_prob(p, x))), in_axes=(None, 0))(params, points)
+    scores = jax.vmap(
+        jax.grad(lambda p, x: jnp.sum(distributions.log_prob_checked(dist, p, x))), in_axes=(None, 0)
+    )(params, points)
 
     def moment(values: jax.Array, s: jax.Array, power: int) -> jax.Array:
         shaped = lambda a: a.reshape((-1,) + (1,) * (s.ndim - 1))
@@ -146,7 +153,7 @@ def variance_at_baseline(moments: ScoreMoments, baseline: Any) -> Any:
 
 
 def score_function_with_baselines(
-    f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int, baselines: Params
+    f: Cost, dist: Distribution, params: Params, key: jax.Array, num_samples: int, baselines: Params
 ) -> Params:
     r"""Score-function estimate with one constant baseline per parameter component.
 
@@ -168,9 +175,9 @@ def score_function_with_baselines(
     Raises:
       ValueError: if ``baselines`` does not match ``params``, or as :func:`gradest.estimators.score_function`.
     """
-    params = v.check_common(f, dist, params, key, num_samples)
-    v.check_same_structure("baselines", baselines, params, "params")
     terms = score_terms(f, dist, params, key, num_samples)
+    # The pathwise term has the structure and shapes of the checked params.
+    v.check_same_structure("baselines", baselines, terms.pathwise, "params")
     fv = terms.f_values
 
     def component(s: jax.Array, b: Any, path: jax.Array) -> jax.Array:

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gradest import _validation as v
+from gradest import distributions
 from gradest.types import Baseline, Cost, Distribution, Params
 
 
@@ -292,12 +293,12 @@ def score_terms(f: Cost, dist: Distribution, params: Params, key: jax.Array, num
       TypeError, ValueError: as :func:`gradest.estimators.score_function`.
     """
     params = v.check_common(f, dist, params, key, num_samples)
-    x = dist.sample(params, key, (num_samples,))
+    x = distributions.sample_checked(dist, params, key, (num_samples,))
     f_values = jax.lax.stop_gradient(jax.vmap(f, in_axes=(0, None))(x, params))
     v.check_cost_values("f", f_values, num_samples)
 
     def log_p(p: Params, xi: jax.Array) -> jax.Array:
-        return jnp.sum(dist.log_prob(p, xi))
+        return jnp.sum(distributions.log_prob_checked(dist, p, xi))
 
     scores = jax.vmap(jax.grad(log_p), in_axes=(None, 0))(params, x)
     pathwise = jax.grad(lambda p: jnp.mean(jax.vmap(f, in_axes=(0, None))(x, p)))(params)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +29,7 @@ import numpy as np
 
 from gradest import _validation as v
 from gradest import gumbel as _gumbel
-from gradest.types import Params
+from gradest.types import Distribution, Params
 
 # Beta and Dirichlet pathwise gradients are unbiased in float32 from this concentration up; below
 # it the implicit gradient of the log-Gamma sample underflows (a measured range, see the tests).
@@ -540,3 +540,56 @@ class Dirichlet(_Family):
             - jnp.sum(gammaln(alpha), axis=-1)
         )
         return _outside(_on_simplex(x) & (x > 0).all(axis=-1), log_p)
+
+
+# Library code checks a call's parameters once (``gradest._validation.check_common``) and then draws
+# and evaluates through the functions below, which skip the second check that the public methods
+# would make. They take that path only where the public method is ``_Family``'s own: a subclass
+# that redefines ``rsample`` (say), or a family outside gradest that only satisfies the
+# ``Distribution`` protocol, gets its public method.
+
+
+def _inherits(dist: Any, method: str, owner: type = _Family) -> TypeGuard[_Family]:
+    """Whether ``dist`` is an ``owner`` whose public ``method`` is ``owner``'s, not redefined."""
+    return isinstance(dist, owner) and getattr(type(dist), method) is getattr(owner, method)
+
+
+def batch_shape_checked(dist: Distribution, params: Params) -> tuple[int, ...]:
+    """``dist.batch_shape(params)`` for parameters that ``dist.check`` has returned, not checked again."""
+    if _inherits(dist, "batch_shape"):
+        return dist._batch_shape(params)
+    return tuple(dist.batch_shape(params))
+
+
+def sample_checked(
+    dist: Distribution, params: Params, key: jax.Array, sample_shape: tuple[int, ...]
+) -> jax.Array:
+    """``dist.sample(params, key, sample_shape)`` for checked parameters, a checked key and shape."""
+    if _inherits(dist, "sample"):
+        shape = tuple(sample_shape) + dist._batch_shape(params)
+        return dist._sample_n(params, key, shape)
+    return dist.sample(params, key, sample_shape)
+
+
+def rsample_checked(
+    dist: Distribution, params: Params, key: jax.Array, sample_shape: tuple[int, ...]
+) -> jax.Array:
+    """``dist.rsample(params, key, sample_shape)`` for parameters that ``check_rsample`` has returned."""
+    if _inherits(dist, "rsample") and dist.has_rsample:
+        shape = tuple(sample_shape) + dist._batch_shape(params)
+        return dist._rsample_n(params, key, shape)
+    return dist.rsample(params, key, sample_shape)
+
+
+def log_prob_checked(dist: Distribution, params: Params, x: Any) -> jax.Array:
+    """``dist.log_prob(params, x)`` for checked parameters."""
+    if _inherits(dist, "log_prob"):
+        return dist._log_prob(params, x)
+    return dist.log_prob(params, x)
+
+
+def log_probs_checked(dist: Categorical, params: Params) -> jax.Array:
+    """``dist.log_probs(params)`` (every category's log-probability) for checked parameters."""
+    if _inherits(dist, "log_probs", Categorical):
+        return dist._log_probs(params)
+    return dist.log_probs(params)

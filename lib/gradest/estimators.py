@@ -13,11 +13,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gradest import _scores, _sharding
+from gradest import _scores, _sharding, distributions
 from gradest import _validation as v
 from gradest.types import Baseline, Cost, Distribution, Params, PyTree
 
 __all__ = ["Baseline", "Cost", "pathwise", "score_function", "score_function_surrogate"]
+
 
 def _costs(f: Cost, x: jax.Array, params: Params, num_samples: int) -> jax.Array:
     """f on each sample, checked to be one scalar per sample (a static shape check)."""
@@ -45,7 +46,7 @@ def _batched(
 
 def score_function_surrogate(
     f: Cost,
-    dist: Any,
+    dist: Distribution,
     params: Params,
     key: jax.Array,
     num_samples: int,
@@ -84,14 +85,14 @@ def score_function_surrogate(
       ValueError: if ``num_samples < 1``, the parameters are invalid, ``f`` does not return a
         scalar, or the baseline is not finite or has the wrong shape.
     """
-    v.check_common(f, dist, params, key, num_samples)
-    return _surrogate(f, dist, params, key, num_samples, baseline)
+    checked = v.check_common(f, dist, params, key, num_samples)
+    return _surrogate(f, dist, checked, key, num_samples, baseline)
 
 
 def _surrogate(
     f: Cost, dist: Distribution, params: Params, key: jax.Array, num_samples: int, baseline: Any
 ) -> jax.Array:
-    x = dist.sample(params, key, (num_samples,))
+    x = distributions.sample_checked(dist, params, key, (num_samples,))
     f_values = _costs(f, x, params, num_samples)
     advantage = jax.lax.stop_gradient(f_values - v.baseline_values(baseline, f_values))
     log_p = _scores.joint_log_prob(dist, params, x)
@@ -151,7 +152,9 @@ def _score_function_estimate(
     """The gradient of :func:`_surrogate`, written out so that the samples are drawn once."""
     # The barrier stops XLA from regenerating the samples in every reduction; the score term is
     # one weighted sum, in closed form for the common families.
-    x = jax.lax.optimization_barrier(_sharding.shard_samples(dist.sample(params, key, (num_samples,))))
+    x = jax.lax.optimization_barrier(
+        _sharding.shard_samples(distributions.sample_checked(dist, params, key, (num_samples,)))
+    )
 
     def mean_cost(p: Params) -> tuple[jax.Array, jax.Array]:
         f_values = _costs(f, x, p, num_samples)
@@ -212,7 +215,7 @@ def pathwise(
     v.check_num_samples_memory(num_samples, checked, size)
 
     def objective(p: Params, k: jax.Array, n: int) -> jax.Array:
-        x = _sharding.shard_samples(dist.rsample(p, k, (n,)))
+        x = _sharding.shard_samples(distributions.rsample_checked(dist, p, k, (n,)))
         return jnp.mean(_costs(f, x, p, n))
 
     # Differentiate the checked (floating) parameters: integer leaves such as ``{"scale": 1}``

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from gradest import _validation as v
-from gradest.distributions import Categorical, Params
+from gradest.distributions import Categorical, Params, log_probs_checked
 from gradest.estimators import Cost
 from gradest.gumbel import gumbel_max, sample_gumbel
 
@@ -96,7 +96,7 @@ def _fixed_noise(z: jax.Array, log_p: jax.Array) -> jax.Array:
 
 def gumbel_rao(
     f: Cost,
-    dist: Any,
+    dist: Categorical,
     params: Params,
     key: jax.Array,
     num_samples: int,
@@ -144,13 +144,13 @@ def gumbel_rao(
     tau = _check_categorical(f, dist, key, num_samples, temperature)
     m = v.check_positive_int("num_conditional", num_conditional)
     params = dist.check(params)
-    log_p = jax.lax.stop_gradient(dist.log_probs(params))
+    log_p = jax.lax.stop_gradient(log_probs_checked(dist, params))
     key_sample, key_noise = jax.random.split(key)
     index = gumbel_max(log_p, key_sample, (num_samples,))
     noise = _fixed_noise(conditional_gumbel(log_p, key_noise, index, (m,)), log_p)
 
     def objective(p: Params) -> jax.Array:
-        lp = dist.log_probs(p)
+        lp = log_probs_checked(dist, p)
         y = jax.vmap(_relaxed_one_hot, in_axes=(None, 1, 0, None))(lp, noise, index, tau)
         return jnp.mean(jax.vmap(f, in_axes=(0, None))(y, p))
 
@@ -159,7 +159,7 @@ def gumbel_rao(
 
 def straight_through_expectation(
     f: Cost,
-    dist: Any,
+    dist: Categorical,
     params: Params,
     key: jax.Array,
     num_samples: int,
@@ -199,14 +199,14 @@ def straight_through_expectation(
       TypeError: as :func:`gumbel_rao`.
     """
     tau = _check_categorical(f, dist, key, num_samples, temperature)
-    params = v.check_one_categorical(dist, params)
-    log_p = jax.lax.stop_gradient(dist.log_probs(params))
+    params = v.check_one_categorical(dist.check(params))
+    log_p = jax.lax.stop_gradient(log_probs_checked(dist, params))
     categories = jnp.arange(log_p.shape[-1])
     noise = _fixed_noise(conditional_gumbel(log_p, key, categories, (num_samples,)), log_p)
     weights = jnp.exp(log_p)
 
     def objective(p: Params) -> jax.Array:
-        lp = dist.log_probs(p)
+        lp = log_probs_checked(dist, p)
         y = jax.vmap(_relaxed_one_hot, in_axes=(None, 1, 0, None))(lp, noise, categories, tau)
         # Impossible categories have weight 0; skip their (possibly undefined) cost.
         values = jax.vmap(f, in_axes=(0, None))(y, p)

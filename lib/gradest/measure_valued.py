@@ -35,12 +35,11 @@ of Z is independent of :math:`Z^2`), instead of the norm of three normals and a 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from gradest import _scores, _sharding
+from gradest import _scores, _sharding, distributions
 from gradest import _validation as v
 from gradest.distributions import Normal
 from gradest.types import Cost, Params
@@ -76,7 +75,7 @@ def _one_sample(f: Cost, params: Params, noise: dict[str, jax.Array]) -> Params:
     }
 
 
-def measure_valued(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int) -> Params:
+def measure_valued(f: Cost, dist: Normal, params: Params, key: jax.Array, num_samples: int) -> Params:
     r"""Measure-valued (weak-derivative) estimate of the gradient of a Gaussian expectation.
 
     The gradient is :math:`\nabla_{\mu,\sigma}\mathbb E_{x\sim\mathcal N(\mu,\sigma^2)}[f(x)]`.
@@ -124,7 +123,7 @@ def measure_valued(f: Cost, dist: Any, params: Params, key: jax.Array, num_sampl
     v.check_key("key", key)
     num_samples = v.check_positive_int("num_samples", num_samples)
     p = dist.check(params)
-    shape = (num_samples, *dist.batch_shape(p))
+    shape = (num_samples, *distributions.batch_shape_checked(dist, p))
     dtype = jnp.result_type(p["loc"], p["scale"])
     out = jax.eval_shape(f, jax.ShapeDtypeStruct(shape[1:], dtype), p)
     if jnp.shape(out) != ():

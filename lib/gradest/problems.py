@@ -21,6 +21,7 @@ from jax.scipy.stats import norm
 
 from gradest import _validation as v
 from gradest.distributions import Bernoulli, Categorical, Normal, Params
+from gradest.types import Distribution
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Problem:
     """
 
     name: str
-    dist: Any
+    dist: Distribution
     f: Callable[[jax.Array, Params], jax.Array] = field(repr=False)
     params: Params = field(repr=False)
     expectation: Callable[[Params], jax.Array] = field(repr=False)
@@ -53,7 +54,7 @@ class Problem:
         if params is None:
             return self.params
         checked = self.dist.check(params)
-        v.check_same_structure("params", checked, self.dist.check(self.params), "the problem's params")
+        v.check_same_structure("params", checked, self.params, "the problem's params")
         return checked
 
 
@@ -160,7 +161,7 @@ def bernoulli_quadratic(t: float = 0.45, logits: Any = 0.0) -> Problem:
     params = Bernoulli().check({"logits": logits})
 
     def expectation(p: Params) -> jax.Array:
-        theta = Bernoulli().probs(p)
+        theta = jax.nn.sigmoid(p["logits"])
         return jnp.sum(theta * (1 - t) ** 2 + (1 - theta) * t**2)
 
     return Problem(
@@ -198,6 +199,6 @@ def categorical_table(table: Any, logits: Any = None) -> Problem:
         return jnp.sum(jnp.take_along_axis(costs, x[..., None].astype(jnp.int32), axis=-1))
 
     def expectation(p: Params) -> jax.Array:
-        return jnp.sum(Categorical().probs(p) * costs)
+        return jnp.sum(jax.nn.softmax(p["logits"], axis=-1) * costs)
 
     return Problem(name="categorical table", dist=Categorical(), f=f, params=params, expectation=expectation)

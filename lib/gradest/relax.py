@@ -127,7 +127,9 @@ def _categorical_noise(logits: jax.Array, key: jax.Array, num_samples: int) -> R
     return RelaxNoise(z, b, z_tilde)
 
 
-def relaxation_noise(dist: Any, params: Params, key: jax.Array, num_samples: int) -> RelaxNoise:
+def relaxation_noise(
+    dist: Bernoulli | Categorical, params: Params, key: jax.Array, num_samples: int
+) -> RelaxNoise:
     r"""The continuous noise ``z``, the discrete sample ``b = H(z)`` and a conditional re-sample ``z̃``.
 
     Bernoulli with logit η (θ = σ(η)): :math:`z = \eta + \log u - \log(1-u)`, :math:`b = \mathbf 1\{z>0\}`,
@@ -168,13 +170,17 @@ def relaxation_noise(dist: Any, params: Params, key: jax.Array, num_samples: int
     _check_dist(dist)
     v.check_key("key", key)
     v.check_positive_int("num_samples", num_samples)
-    logits = _check_params(dist, params)["logits"]
+    return _noise(dist, _check_params(dist, params)["logits"], key, num_samples)
+
+
+def _noise(dist: Bernoulli | Categorical, logits: jax.Array, key: jax.Array, num_samples: int) -> RelaxNoise:
+    """:func:`relaxation_noise` for checked logits."""
     if isinstance(dist, Bernoulli):
         return _bernoulli_noise(logits, key, num_samples)
     return _categorical_noise(logits, key, num_samples)
 
 
-def relaxed_input(dist: Any, z: jax.Array, temperature: Any) -> jax.Array:
+def relaxed_input(dist: Bernoulli | Categorical, z: jax.Array, temperature: Any) -> jax.Array:
     r"""The Concrete relaxation of a threshold: where the cost is evaluated for the control variate.
 
     .. math:: \sigma_\tau(z) = \frac{1}{1 + e^{-z/\tau}}\ \text{(Bernoulli)},\qquad
@@ -206,7 +212,7 @@ def relaxed_input(dist: Any, z: jax.Array, temperature: Any) -> jax.Array:
 
 def _estimate(
     f: Cost,
-    dist: Any,
+    dist: Bernoulli | Categorical,
     params: Params,
     key: jax.Array,
     num_samples: int,
@@ -222,7 +228,7 @@ def _estimate(
     batch_control = jax.vmap(control, in_axes=(0, None))
 
     def reparameterized_terms(p: Params) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
-        z, b, z_tilde = _sharding.shard_samples(relaxation_noise(dist, p, key, num_samples))
+        z, b, z_tilde = _sharding.shard_samples(_noise(dist, p["logits"], key, num_samples))
         c_z_tilde = batch_control(z_tilde, p)
         f_b = batch_f(b, p)
         v.check_cost_values(control_name, c_z_tilde, num_samples)
@@ -238,7 +244,7 @@ def _estimate(
 
 def relax(
     f: Cost,
-    dist: Any,
+    dist: Bernoulli | Categorical,
     params: Params,
     key: jax.Array,
     num_samples: int,
@@ -291,7 +297,7 @@ def relax(
 
 def rebar(
     f: Cost,
-    dist: Any,
+    dist: Bernoulli | Categorical,
     params: Params,
     key: jax.Array,
     num_samples: int,

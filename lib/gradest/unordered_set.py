@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import itertools
 from functools import cache
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from gradest import _validation as v
-from gradest.distributions import Categorical, Params
+from gradest.distributions import Categorical, Params, log_prob_checked, log_probs_checked
 from gradest.estimators import Cost
 from gradest.gumbel import gumbel_top_k
 
@@ -102,7 +101,7 @@ def unordered_set_weights(log_p: jax.Array, f_values: jax.Array) -> tuple[jax.Ar
     return value_weights * (f_values - baseline), value_weights
 
 
-def unordered_set(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int) -> Params:
+def unordered_set(f: Cost, dist: Categorical, params: Params, key: jax.Array, num_samples: int) -> Params:
     r"""Unordered-set estimate of :math:`\nabla_\phi\mathbb E[f(x)]`, x one categorical variable.
 
     Draws a set :math:`S` of k = ``num_samples`` distinct categories with
@@ -143,8 +142,8 @@ def unordered_set(f: Cost, dist: Any, params: Params, key: jax.Array, num_sample
         raise ValueError(
             f"num_samples must be <= {MAX_SET_SIZE} (the set probability sums over k! orders), got {k}"
         )
-    params = v.check_one_categorical(dist, params)
-    log_probs = jax.lax.stop_gradient(dist.log_probs(params))
+    params = v.check_one_categorical(dist.check(params))
+    log_probs = jax.lax.stop_gradient(log_probs_checked(dist, params))
     if v.is_concrete(log_probs):
         support = int(np.isfinite(np.asarray(log_probs)).sum())
         if k > support:
@@ -157,6 +156,6 @@ def unordered_set(f: Cost, dist: Any, params: Params, key: jax.Array, num_sample
     score_w, value_w = unordered_set_weights(log_probs[x], jax.lax.stop_gradient(batch_f(x, params)))
 
     def surrogate(p: Params) -> jax.Array:
-        return jnp.sum(score_w * dist.log_prob(p, x) + value_w * batch_f(x, p))
+        return jnp.sum(score_w * log_prob_checked(dist, p, x) + value_w * batch_f(x, p))
 
     return jax.grad(surrogate)(params)

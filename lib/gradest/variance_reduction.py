@@ -25,24 +25,24 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtri
 
+from gradest import _scores, distributions
 from gradest import _validation as v
 from gradest.distributions import Categorical, Gumbel, Normal, Params
-from gradest.types import Cost
+from gradest.types import Cost, Distribution
 
 #: Bits of a point kept by :func:`random_digital_shift` (float32 resolves 2**-24 in [0.5, 1)).
 SHIFT_BITS = 24
 
 
 def _score_surrogate(
-    dist: Any, params: Params, x: jax.Array, f_values: jax.Array, advantage: jax.Array
+    dist: Distribution, params: Params, x: jax.Array, f_values: jax.Array, advantage: jax.Array
 ) -> jax.Array:
     r"""A scalar whose gradient is :math:`\frac1N\sum_i a_i\nabla\log p(x_i) + \partial_\phi f(x_i)`.
 
     ``f_values`` must be ``f(x, params)`` evaluated with ``params`` traced (for the pathwise term of
     a cost that depends on the parameters); ``advantage`` is treated as a constant.
     """
-    num_samples = f_values.shape[0]
-    log_p = jnp.sum(dist.log_prob(params, x).reshape(num_samples, -1), axis=1)
+    log_p = _scores.joint_log_prob(dist, params, x)
     advantage = jax.lax.stop_gradient(advantage)
     return jnp.mean(advantage * (log_p - jax.lax.stop_gradient(log_p)) + f_values)
 
@@ -63,14 +63,14 @@ def _check_normal(dist: Any) -> None:
         )
 
 
-def _antithetic_noise(dist: Any, params: Params, key: jax.Array, num_samples: int) -> jax.Array:
+def _antithetic_noise(dist: Normal, params: Params, key: jax.Array, num_samples: int) -> jax.Array:
     """Standard normal noise ``(ε_1..ε_P, −ε_1..−ε_P)``, shape ``(num_samples,) + batch_shape``."""
-    p = dist.check(params)
-    eps = jax.random.normal(key, (num_samples // 2, *dist.batch_shape(p)), jnp.result_type(*p.values()))
+    shape = (num_samples // 2, *distributions.batch_shape_checked(dist, params))
+    eps = jax.random.normal(key, shape, jnp.result_type(*params.values()))
     return jnp.concatenate([eps, -eps])
 
 
-def antithetic_pathwise(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int) -> Params:
+def antithetic_pathwise(f: Cost, dist: Normal, params: Params, key: jax.Array, num_samples: int) -> Params:
     r"""Pathwise gradient from antithetic pairs :math:`x^\pm = \mu \pm \sigma\varepsilon`.
 
     With :math:`P = N/2` pairs and :math:`g(\varepsilon) = \nabla_\phi f(\mu+\sigma\varepsilon, \phi)`,
@@ -111,7 +111,7 @@ def antithetic_pathwise(f: Cost, dist: Any, params: Params, key: jax.Array, num_
 
 
 def antithetic_score_function(
-    f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int, *, baseline: Any = None
+    f: Cost, dist: Normal, params: Params, key: jax.Array, num_samples: int, *, baseline: Any = None
 ) -> Params:
     r"""Score-function gradient from antithetic pairs :math:`x^\pm = \mu \pm \sigma\varepsilon`.
 
@@ -206,20 +206,22 @@ def _check_points(points: Any) -> jax.Array:
     return u
 
 
-def _standard_quantile(dist: Any, u: jax.Array) -> jax.Array:
+def _standard_quantile(dist: Normal | Gumbel, u: jax.Array) -> jax.Array:
     """The inverse CDF of the family's standard noise (ε for ``Normal``, g for ``Gumbel``)."""
     if isinstance(dist, Normal):
         return ndtri(u)
     return -jnp.log(-jnp.log(u))
 
 
-def _rqmc_noise(dist: Any, params: Params, key: jax.Array, num_samples: int, points: Any) -> jax.Array:
+def _rqmc_noise(
+    dist: Normal | Gumbel, params: Params, key: jax.Array, num_samples: int, points: Any
+) -> jax.Array:
     if not isinstance(dist, Normal | Gumbel):
         raise TypeError(
             "dist must be gradest.Normal or gradest.Gumbel (an inverse CDF is needed), "
             f"got {type(dist).__name__}"
         )
-    batch_shape = dist.batch_shape(params)
+    batch_shape = distributions.batch_shape_checked(dist, params)
     u = _check_points(points)
     size = int(np.prod(batch_shape))
     if u.shape[0] != num_samples or u.size != num_samples * size:
@@ -232,7 +234,7 @@ def _rqmc_noise(dist: Any, params: Params, key: jax.Array, num_samples: int, poi
 
 
 def rqmc_pathwise(
-    f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int, *, points: Any
+    f: Cost, dist: Normal | Gumbel, params: Params, key: jax.Array, num_samples: int, *, points: Any
 ) -> Params:
     r"""Pathwise gradient on a randomized quasi-Monte Carlo point set (RQMC).
 
@@ -272,7 +274,7 @@ def rqmc_pathwise(
 
 def rqmc_score_function(
     f: Cost,
-    dist: Any,
+    dist: Normal | Gumbel,
     params: Params,
     key: jax.Array,
     num_samples: int,
@@ -316,9 +318,9 @@ def rqmc_score_function(
 
 
 def _sum_and_sample_surrogate(
-    f: Cost, dist: Any, p: Params, key: jax.Array, num_samples: int, num_summed: int, baseline: Any
+    f: Cost, dist: Categorical, p: Params, key: jax.Array, num_samples: int, num_summed: int, baseline: Any
 ) -> jax.Array:
-    log_pi = dist.log_probs(p)
+    log_pi = distributions.log_probs_checked(dist, p)
     num_categories = log_pi.shape[-1]
     top = jax.lax.top_k(jax.lax.stop_gradient(log_pi), num_summed)[1]
     in_top = jnp.zeros(num_categories, bool).at[top].set(True)
@@ -340,7 +342,7 @@ def _sum_and_sample_surrogate(
 
 def sum_and_sample(
     f: Cost,
-    dist: Any,
+    dist: Categorical,
     params: Params,
     key: jax.Array,
     num_samples: int,
@@ -390,9 +392,7 @@ def sum_and_sample(
     checked = v.check_common(f, dist, params, key, num_samples)
     if not isinstance(dist, Categorical):
         raise TypeError(f"dist must be gradest.Categorical, got {type(dist).__name__}")
-    shape = jnp.shape(next(iter(checked.values())))
-    if len(shape) != 1:
-        raise ValueError(f"params must describe one categorical variable, shape (K,), got shape {shape}")
+    shape = jnp.shape(next(iter(v.check_one_categorical(checked).values())))
     k = v.check_positive_int("num_summed", num_summed, minimum=0)
     if k >= shape[0]:
         raise ValueError(f"num_summed must be < the number of categories {shape[0]}, got {k}")
@@ -402,12 +402,12 @@ def sum_and_sample(
 
 def importance_score_function(
     f: Cost,
-    dist: Any,
+    dist: Distribution,
     params: Params,
     key: jax.Array,
     num_samples: int,
     *,
-    proposal: Any,
+    proposal: Distribution,
     proposal_params: Params,
     baseline: Any = None,
 ) -> Params:
@@ -447,16 +447,20 @@ def importance_score_function(
     if not (hasattr(proposal, "sample") and hasattr(proposal, "log_prob") and hasattr(proposal, "check")):
         raise TypeError(f"proposal must be a gradest distribution, got {type(proposal).__name__}")
     q_params = jax.lax.stop_gradient(proposal.check(proposal_params))
-    if proposal.batch_shape(q_params) != dist.batch_shape(checked):
+    batch_shape = distributions.batch_shape_checked(dist, checked)
+    proposal_batch_shape = distributions.batch_shape_checked(proposal, q_params)
+    if proposal_batch_shape != batch_shape:
         raise ValueError(
-            f"proposal_params must have the batch shape of params {dist.batch_shape(checked)}, "
-            f"got {proposal.batch_shape(q_params)}"
+            f"proposal_params must have the batch shape of params {batch_shape}, got {proposal_batch_shape}"
         )
-    x = proposal.sample(q_params, key, (num_samples,))
+    x = distributions.sample_checked(proposal, q_params, key, (num_samples,))
 
     def surrogate(p: Params) -> jax.Array:
         f_values = jax.vmap(f, in_axes=(0, None))(x, p)
-        log_w = jnp.sum((dist.log_prob(p, x) - proposal.log_prob(q_params, x)).reshape(num_samples, -1), 1)
+        log_ratio = distributions.log_prob_checked(dist, p, x) - distributions.log_prob_checked(
+            proposal, q_params, x
+        )
+        log_w = jnp.sum(log_ratio.reshape(num_samples, -1), 1)
         w = jax.lax.stop_gradient(jnp.exp(log_w))
         b = v.baseline_values(baseline, jax.lax.stop_gradient(f_values))
         return _score_surrogate(dist, p, x, w * f_values, w * (f_values - b))

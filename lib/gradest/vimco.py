@@ -18,9 +18,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from gradest import _scores, distributions
 from gradest import _validation as v
 from gradest.distributions import Params
-from gradest.types import Cost
+from gradest.types import Cost, Distribution
 
 
 def vimco_learning_signals(log_weights: jax.Array) -> jax.Array:
@@ -89,7 +90,7 @@ def vimco_surrogate(log_weights: jax.Array, log_q: jax.Array) -> jax.Array:
     return bound + jnp.sum(signals * (lq - jax.lax.stop_gradient(lq)))
 
 
-def vimco(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int) -> Params:
+def vimco(f: Cost, dist: Distribution, params: Params, key: jax.Array, num_samples: int) -> Params:
     r"""VIMCO estimate of :math:`\nabla_\phi\,\mathbb E_{h_{1:K}\sim q_\phi}\big[\log\frac1K\sum_k w_k\big]`.
 
     With ``f(h, params)`` :math:`= \log p(x, h)` (which may depend on the parameters) and
@@ -114,10 +115,10 @@ def vimco(f: Cost, dist: Any, params: Params, key: jax.Array, num_samples: int) 
     """
     params = v.check_common(f, dist, params, key, num_samples)
     v.check_positive_int("num_samples", num_samples, minimum=2)
-    h = dist.sample(params, key, (num_samples,))
+    h = distributions.sample_checked(dist, params, key, (num_samples,))
 
     def surrogate(p: Params) -> jax.Array:
-        log_q = jnp.sum(dist.log_prob(p, h).reshape(num_samples, -1), axis=1)
+        log_q = _scores.joint_log_prob(dist, p, h)
         log_joint = jax.vmap(f, in_axes=(0, None))(h, p)
         return vimco_surrogate(log_joint - log_q, log_q)
 
