@@ -20,6 +20,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from gradest import _random
 from gradest import _validation as v
 from gradest.distributions import Bernoulli, Params
 from gradest.estimators import Cost
@@ -46,7 +47,7 @@ def _antithetic_estimate(
 ) -> Params:
     """Average over pairs of ``weight(u, b, b_anti, f(b), f(b_anti), η)``, plus the pathwise term."""
     logits = params["logits"]
-    u = jax.random.uniform(key, (num_samples, *logits.shape), logits.dtype)
+    u = _random.uniform(key, (num_samples, *logits.shape), logits.dtype)
     theta = jax.nn.sigmoid(jax.lax.stop_gradient(logits))
     b = (u < theta).astype(logits.dtype)
     b_anti = ((1.0 - u) < theta).astype(logits.dtype)

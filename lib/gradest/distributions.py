@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gradest import _random
 from gradest import _validation as v
 from gradest import gumbel as _gumbel
 from gradest.types import Distribution, Params
@@ -140,7 +141,7 @@ class Normal(_LocationScale):
     """
 
     def _standard_sample(self, key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
-        return jax.random.normal(key, shape, dtype=dtype)
+        return _random.normal(key, shape, dtype)
 
     def _standard_log_prob(self, z: jax.Array) -> jax.Array:
         return -0.5 * z**2 - 0.5 * math.log(2 * math.pi)
@@ -173,7 +174,7 @@ class Bernoulli(_Family):
 
     def _sample_n(self, p: Params, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
         theta = jax.lax.stop_gradient(self._probs(p))
-        return jax.random.bernoulli(key, theta, shape).astype(theta.dtype)
+        return _random.bernoulli(key, theta, shape).astype(theta.dtype)
 
     def _log_prob(self, p: Params, x: Any) -> jax.Array:
         x = jnp.asarray(x)
@@ -223,7 +224,7 @@ class Categorical(_Family):
 
     def _sample_n(self, p: Params, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
         logits = jax.lax.stop_gradient(self._log_probs(p))
-        return jax.random.categorical(key, logits, axis=-1, shape=shape)
+        return _random.categorical(key, logits, shape)
 
     def _log_prob(self, p: Params, x: Any) -> jax.Array:
         x = jnp.asarray(x)
@@ -380,7 +381,7 @@ class RelaxedBernoulli(_Family):
 
     def _logit_n(self, p: Params, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
         logits = p["logits"]
-        u = jax.random.uniform(key, shape, logits.dtype, minval=jnp.finfo(logits.dtype).tiny, maxval=1.0)
+        u = _random.uniform(key, shape, logits.dtype, minval=jnp.finfo(logits.dtype).tiny, maxval=1.0)
         noise = jnp.log(u) - jnp.log1p(-u)
         return (logits + noise) / self.temperature
 

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gradest import _sharding
+from gradest import _random, _sharding
 from gradest import _validation as v
 
 
@@ -86,7 +86,7 @@ def sample_gumbel(key: jax.Array, shape: Any = (), dtype: Any = jnp.float32) -> 
     shape = v.check_shape("shape", shape)
     if not jnp.issubdtype(dtype, jnp.floating):
         raise TypeError(f"dtype must be a floating dtype, got {dtype}")
-    u = jax.random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
+    u = _random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
     return -jnp.log(-jnp.log(u))
 
 

@@ -39,7 +39,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from gradest import _scores, _sharding, distributions
+from gradest import _random, _scores, _sharding, distributions
 from gradest import _validation as v
 from gradest.distributions import Normal
 from gradest.types import Cost, Params
@@ -129,13 +129,13 @@ def measure_valued(f: Cost, dist: Normal, params: Params, key: jax.Array, num_sa
     if jnp.shape(out) != ():
         raise ValueError(f"f must return a scalar for one sample, got shape {jnp.shape(out)}")
     k_eps, k_rayleigh, k_normal, k_chi2, k_uniform = jax.random.split(key, 5)
-    z = jax.random.normal(k_normal, shape, dtype)
-    chi2_3 = z**2 + 2 * jax.random.exponential(k_chi2, shape, dtype)
+    z = _random.normal(k_normal, shape, dtype)
+    chi2_3 = z**2 + 2 * _random.exponential(k_chi2, shape, dtype)
     noise = {
-        "eps": jax.random.normal(k_eps, shape, dtype),
-        "rayleigh": jnp.sqrt(2 * jax.random.exponential(k_rayleigh, shape, dtype)),
+        "eps": _random.normal(k_eps, shape, dtype),
+        "rayleigh": jnp.sqrt(2 * _random.exponential(k_rayleigh, shape, dtype)),
         "maxwell": jnp.where(z < 0, -1, 1).astype(dtype) * jnp.sqrt(chi2_3),
-        "uniform": jax.random.uniform(k_uniform, shape, dtype),
+        "uniform": _random.uniform(k_uniform, shape, dtype),
     }
     grads = jax.vmap(lambda n: _one_sample(f, p, n))(_sharding.shard_samples(noise))
     return jax.tree.map(lambda g: jnp.mean(g, axis=0), grads)

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gradest import _scores, _sharding
+from gradest import _random, _scores, _sharding
 from gradest import _validation as v
 from gradest.distributions import Bernoulli, Categorical
 from gradest.types import Cost, Params
@@ -90,7 +90,7 @@ def _check_temperature(temperature: Any) -> jax.Array:
 
 def _uniform(key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
     """U(0, 1) without 0, so that every logarithm below is finite."""
-    return jax.random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
+    return _random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
 
 
 def _bernoulli_noise(logits: jax.Array, key: jax.Array, num_samples: int) -> RelaxNoise:

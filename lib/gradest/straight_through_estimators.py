@@ -17,6 +17,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from gradest import _random
 from gradest import _validation as v
 from gradest.distributions import Bernoulli, Params
 
@@ -65,7 +66,7 @@ def bernoulli_straight_through(
     def objective(p: Params) -> jax.Array:
         eta = jax.scipy.special.logit(p["probs"]) if "probs" in p else p["logits"]
         shape = (num_samples, *jnp.shape(eta))
-        u = jax.random.uniform(key, shape, eta.dtype, minval=jnp.finfo(eta.dtype).tiny, maxval=1.0)
+        u = _random.uniform(key, shape, eta.dtype, minval=jnp.finfo(eta.dtype).tiny, maxval=1.0)
         z = eta + jnp.log(u) - jnp.log1p(-u)
         soft = jax.nn.sigmoid(z / tau)
         hard = (z > 0).astype(soft.dtype)  # an exact Bernoulli(σ(η)) sample

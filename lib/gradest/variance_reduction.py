@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtri
 
-from gradest import _scores, distributions
+from gradest import _random, _scores, distributions
 from gradest import _validation as v
 from gradest.distributions import Categorical, Gumbel, Normal, Params
 from gradest.types import Cost, Distribution
@@ -66,7 +66,7 @@ def _check_normal(dist: Any) -> None:
 def _antithetic_noise(dist: Normal, params: Params, key: jax.Array, num_samples: int) -> jax.Array:
     """Standard normal noise ``(ε_1..ε_P, −ε_1..−ε_P)``, shape ``(num_samples,) + batch_shape``."""
     shape = (num_samples // 2, *distributions.batch_shape_checked(dist, params))
-    eps = jax.random.normal(key, shape, jnp.result_type(*params.values()))
+    eps = _random.normal(key, shape, jnp.result_type(*params.values()))
     return jnp.concatenate([eps, -eps])
 
 
@@ -190,7 +190,7 @@ def random_digital_shift(points: jax.Array, key: jax.Array) -> jax.Array:
     k_shift, k_jitter = jax.random.split(key)
     digits = jnp.floor(u * scale).astype(jnp.uint32)
     shift = jax.random.randint(k_shift, u.shape[1:], 0, 2**SHIFT_BITS, dtype=jnp.int32).astype(jnp.uint32)
-    jitter = jax.random.uniform(k_jitter, u.shape)
+    jitter = _random.uniform(k_jitter, u.shape)
     shifted = jnp.bitwise_xor(digits, shift).astype(jnp.float32) / scale + jitter / scale
     return jnp.clip(shifted, 2.0**-30, 1.0 - 2.0**-24)
 
@@ -330,7 +330,7 @@ def _sum_and_sample_surrogate(
     rest = jnp.sum(jnp.where(in_top, 0.0, pi))
     safe_rest = jnp.where(rest > 0, rest, 1.0)
     log_q = jnp.where(in_top, -jnp.inf, log_pi - jnp.log(safe_rest))
-    x = jax.random.categorical(key, jax.lax.stop_gradient(log_q), shape=(num_samples,))
+    x = _random.categorical(key, jax.lax.stop_gradient(log_q), (num_samples,))
     f_values = jax.vmap(f, in_axes=(0, None))(x, p)
     b = v.baseline_values(baseline, jax.lax.stop_gradient(f_values))
     lq = log_q[x]
