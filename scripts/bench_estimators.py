@@ -131,8 +131,14 @@ def categorical_index_cost(index: jax.Array, params: Any) -> jax.Array:
 # ---- floors: the estimator's random numbers alone -----------------------------------------------
 
 
+def flat(shape: tuple[int, ...]) -> tuple[int]:
+    """Floors draw their numbers as one flat vector, as the library does: the same numbers as a
+    draw of ``shape`` (threefry counts over the flat index), and the fastest way to draw them."""
+    return (math.prod(shape),)
+
+
 def floor_normal(cell: Cell) -> Callable[[jax.Array], jax.Array]:
-    return lambda key: jnp.sum(jax.random.normal(key, (cell.num_samples, *cell.shape)))
+    return lambda key: jnp.sum(jax.random.normal(key, flat((cell.num_samples, *cell.shape))))
 
 
 def floor_measure_valued(cell: Cell) -> Callable[[jax.Array], jax.Array]:
@@ -141,11 +147,11 @@ def floor_measure_valued(cell: Cell) -> Callable[[jax.Array], jax.Array]:
     def draws(key: jax.Array) -> jax.Array:
         k_eps, k_rayleigh, k_normal, k_chi2, k_uniform = jax.random.split(key, 5)
         return (
-            jnp.sum(jax.random.normal(k_eps, shape))
-            + jnp.sum(jax.random.exponential(k_rayleigh, shape))
-            + jnp.sum(jax.random.normal(k_normal, shape))
-            + jnp.sum(jax.random.exponential(k_chi2, shape))
-            + jnp.sum(jax.random.uniform(k_uniform, shape))
+            jnp.sum(jax.random.normal(k_eps, flat(shape)))
+            + jnp.sum(jax.random.exponential(k_rayleigh, flat(shape)))
+            + jnp.sum(jax.random.normal(k_normal, flat(shape)))
+            + jnp.sum(jax.random.exponential(k_chi2, flat(shape)))
+            + jnp.sum(jax.random.uniform(k_uniform, flat(shape)))
         )
 
     return draws
@@ -155,7 +161,7 @@ def floor_half(draw: Callable[..., jax.Array]) -> Callable[[Cell], Callable[[jax
     """One draw per antithetic pair, N / 2 of them: ε for (ε, −ε), u for ARM's (u, 1 − u)."""
 
     def build(cell: Cell) -> Callable[[jax.Array], jax.Array]:
-        return lambda key: jnp.sum(draw(key, (cell.num_samples // 2, *cell.shape)))
+        return lambda key: jnp.sum(draw(key, flat((cell.num_samples // 2, *cell.shape))))
 
     return build
 
@@ -168,7 +174,7 @@ def floor_rqmc_shift(cell: Cell) -> Callable[[jax.Array], jax.Array]:
         k_shift, k_jitter = jax.random.split(key)
         bits = gradest.variance_reduction.SHIFT_BITS
         shift = jax.random.randint(k_shift, (size,), 0, 2**bits, dtype=jnp.int32)
-        return jnp.sum(shift) + jnp.sum(jax.random.uniform(k_jitter, (cell.num_samples, size)))
+        return jnp.sum(shift) + jnp.sum(jax.random.uniform(k_jitter, flat((cell.num_samples, size))))
 
     return draws
 
@@ -179,8 +185,8 @@ def floor_gumbel_rao(cell: Cell) -> Callable[[jax.Array], jax.Array]:
 
     def draws(key: jax.Array) -> jax.Array:
         k_sample, k_noise = jax.random.split(key)
-        conditional = jax.random.uniform(k_noise, (NUM_CONDITIONAL, *shape))
-        return jnp.sum(jax.random.uniform(k_sample, shape)) + jnp.sum(conditional)
+        conditional = jax.random.uniform(k_noise, flat((NUM_CONDITIONAL, *shape)))
+        return jnp.sum(jax.random.uniform(k_sample, flat(shape))) + jnp.sum(conditional)
 
     return draws
 
@@ -193,7 +199,7 @@ def floor_groups(
     def build(cell: Cell) -> Callable[[jax.Array], jax.Array]:
         def draws(key: jax.Array) -> jax.Array:
             keys = jax.random.split(key, cell.num_samples // group)
-            return jnp.sum(jax.vmap(lambda k: jax.random.uniform(k, shape(cell)))(keys))
+            return jnp.sum(jax.vmap(lambda k: jax.random.uniform(k, flat(shape(cell))))(keys))
 
         return draws
 
@@ -204,8 +210,8 @@ def floor_uniform(factor: int, categories: int = 1) -> Callable[[Cell], Callable
     """``factor`` independent uniform arrays of shape (N, *shape[, categories])."""
 
     def build(cell: Cell) -> Callable[[jax.Array], jax.Array]:
-        shape = (cell.num_samples, *cell.shape) + ((categories,) if categories > 1 else ())
-        return lambda key: sum(jnp.sum(jax.random.uniform(k, shape)) for k in jax.random.split(key, factor))
+        size = flat((cell.num_samples, *cell.shape) + ((categories,) if categories > 1 else ()))
+        return lambda key: sum(jnp.sum(jax.random.uniform(k, size)) for k in jax.random.split(key, factor))
 
     return build
 
