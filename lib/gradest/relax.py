@@ -76,7 +76,8 @@ def _check_params(dist: Any, params: Any) -> Params:
     return checked
 
 
-def _check_common(f: Any, dist: Any, params: Any, key: Any, num_samples: Any) -> Params:
+def _check_relax_arguments(f: Any, dist: Any, params: Any, key: Any, num_samples: Any) -> Params:
+    """The prologue of :func:`rebar` and :func:`relax`: ``_validation``'s checks, and logits only."""
     v.check_callable("f", f)
     _check_dist(dist)
     v.check_key("key", key)
@@ -289,7 +290,7 @@ def relax(
         categorical distribution, or ``key`` is not a key.
       ValueError: if ``num_samples < 1`` or the logits are invalid (see :func:`relaxation_noise`).
     """
-    params = _check_common(f, dist, params, key, num_samples)
+    params = _check_relax_arguments(f, dist, params, key, num_samples)
     v.check_callable("surrogate", surrogate)
     control = lambda z, _: surrogate(z, surrogate_params)
     return _estimate(f, dist, params, key, num_samples, control, "surrogate")
@@ -340,7 +341,7 @@ def rebar(
       TypeError: as :func:`relax`.
       ValueError: if ``temperature <= 0``, ``scale`` is not finite, or as :func:`relax`.
     """
-    params = _check_common(f, dist, params, key, num_samples)
+    params = _check_relax_arguments(f, dist, params, key, num_samples)
     tau = _check_temperature(temperature)
     nu = v.as_float_array("scale", scale)
     if nu.ndim != 0:
