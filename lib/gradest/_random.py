@@ -5,8 +5,9 @@ flat index (with ``jax_threefry_partitionable``, the default, and without it), s
 ``prod(shape)`` values reshaped to ``shape`` is exactly the draw of ``shape``. XLA's CPU backend
 computes the counters of a multi-axis shape much more slowly: drawing ``(10**5, 10)`` normals
 takes about three times as long as drawing ``10**6`` (measured with jax 0.10). Every sampler in
-``gradest`` draws through these functions; ``tests/test_random.py`` checks each one against
-``jax.random`` bit for bit.
+``gradest`` draws through these functions, except the Gamma family's (Gamma, Beta, Dirichlet), whose
+rejection sampler splits the key per element and gains nothing; ``tests/test_random.py`` checks
+each one against ``jax.random`` bit for bit.
 """
 
 from __future__ import annotations
