@@ -8,8 +8,9 @@ of shape (D,)), the benchmark reports samples per second of
 
 * the **estimator** (``gradest``, jitted, float32),
 * its **RNG floor**: a jitted program that draws exactly the random numbers the estimator draws
-  (the same ``jax.random`` calls on the same shapes) and sums them, so nothing but the draws is
-  timed, and
+  (the same ``jax.random`` numbers of the same shapes) and sums them, so nothing but the draws is
+  timed; it draws them the fastest way known, flat and with the unrolled Threefry hash fused into
+  the sum (``gradest._random``), faster than the library's own chunked draws, and
 * for the Gaussian estimators, a **float32 vectorised NumPy** implementation of the same math,
 
 together with the ratio of each to the floor, the compile time (trace + compile, measured once,
@@ -137,8 +138,22 @@ def flat(shape: tuple[int, ...]) -> tuple[int]:
     return (math.prod(shape),)
 
 
+def fastest(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """``key``, re-wrapped to draw ``shape``'s numbers of ``jax.random`` with the unrolled hash fused
+    into the floor's sum (``gradest._random``): faster than the chunked draws the library makes, so
+    the floor stays the fastest way to draw the estimator's numbers. A library without it (an
+    older checkout) gets ``jax.random``'s own hash."""
+    fast_key = getattr(getattr(gradest, "_random", None), "fast_key", None)
+    return key if fast_key is None else fast_key(key, math.prod(shape), chunk=None)
+
+
+def draw(sampler: Callable[..., jax.Array], key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """``sampler(key, shape)`` (a ``jax.random`` function), the fastest way: flat, unrolled."""
+    return sampler(fastest(key, shape), flat(shape))
+
+
 def floor_normal(cell: Cell) -> Callable[[jax.Array], jax.Array]:
-    return lambda key: jnp.sum(jax.random.normal(key, flat((cell.num_samples, *cell.shape))))
+    return lambda key: jnp.sum(draw(jax.random.normal, key, (cell.num_samples, *cell.shape)))
 
 
 def floor_measure_valued(cell: Cell) -> Callable[[jax.Array], jax.Array]:
@@ -147,21 +162,21 @@ def floor_measure_valued(cell: Cell) -> Callable[[jax.Array], jax.Array]:
     def draws(key: jax.Array) -> jax.Array:
         k_eps, k_rayleigh, k_normal, k_chi2, k_uniform = jax.random.split(key, 5)
         return (
-            jnp.sum(jax.random.normal(k_eps, flat(shape)))
-            + jnp.sum(jax.random.exponential(k_rayleigh, flat(shape)))
-            + jnp.sum(jax.random.normal(k_normal, flat(shape)))
-            + jnp.sum(jax.random.exponential(k_chi2, flat(shape)))
-            + jnp.sum(jax.random.uniform(k_uniform, flat(shape)))
+            jnp.sum(draw(jax.random.normal, k_eps, shape))
+            + jnp.sum(draw(jax.random.exponential, k_rayleigh, shape))
+            + jnp.sum(draw(jax.random.normal, k_normal, shape))
+            + jnp.sum(draw(jax.random.exponential, k_chi2, shape))
+            + jnp.sum(draw(jax.random.uniform, k_uniform, shape))
         )
 
     return draws
 
 
-def floor_half(draw: Callable[..., jax.Array]) -> Callable[[Cell], Callable[[jax.Array], jax.Array]]:
+def floor_half(sampler: Callable[..., jax.Array]) -> Callable[[Cell], Callable[[jax.Array], jax.Array]]:
     """One draw per antithetic pair, N / 2 of them: ε for (ε, −ε), u for ARM's (u, 1 − u)."""
 
     def build(cell: Cell) -> Callable[[jax.Array], jax.Array]:
-        return lambda key: jnp.sum(draw(key, flat((cell.num_samples // 2, *cell.shape))))
+        return lambda key: jnp.sum(draw(sampler, key, (cell.num_samples // 2, *cell.shape)))
 
     return build
 
@@ -174,7 +189,7 @@ def floor_rqmc_shift(cell: Cell) -> Callable[[jax.Array], jax.Array]:
         k_shift, k_jitter = jax.random.split(key)
         bits = gradest.variance_reduction.SHIFT_BITS
         shift = jax.random.randint(k_shift, (size,), 0, 2**bits, dtype=jnp.int32)
-        return jnp.sum(shift) + jnp.sum(jax.random.uniform(k_jitter, flat((cell.num_samples, size))))
+        return jnp.sum(shift) + jnp.sum(draw(jax.random.uniform, k_jitter, (cell.num_samples, size)))
 
     return draws
 
@@ -185,8 +200,8 @@ def floor_gumbel_rao(cell: Cell) -> Callable[[jax.Array], jax.Array]:
 
     def draws(key: jax.Array) -> jax.Array:
         k_sample, k_noise = jax.random.split(key)
-        conditional = jax.random.uniform(k_noise, flat((NUM_CONDITIONAL, *shape)))
-        return jnp.sum(jax.random.uniform(k_sample, flat(shape))) + jnp.sum(conditional)
+        conditional = draw(jax.random.uniform, k_noise, (NUM_CONDITIONAL, *shape))
+        return jnp.sum(draw(jax.random.uniform, k_sample, shape)) + jnp.sum(conditional)
 
     return draws
 
@@ -199,7 +214,7 @@ def floor_groups(
     def build(cell: Cell) -> Callable[[jax.Array], jax.Array]:
         def draws(key: jax.Array) -> jax.Array:
             keys = jax.random.split(key, cell.num_samples // group)
-            return jnp.sum(jax.vmap(lambda k: jax.random.uniform(k, flat(shape(cell))))(keys))
+            return jnp.sum(jax.vmap(lambda k: draw(jax.random.uniform, k, shape(cell)))(keys))
 
         return draws
 
@@ -210,8 +225,10 @@ def floor_uniform(factor: int, categories: int = 1) -> Callable[[Cell], Callable
     """``factor`` independent uniform arrays of shape (N, *shape[, categories])."""
 
     def build(cell: Cell) -> Callable[[jax.Array], jax.Array]:
-        size = flat((cell.num_samples, *cell.shape) + ((categories,) if categories > 1 else ()))
-        return lambda key: sum(jnp.sum(jax.random.uniform(k, size)) for k in jax.random.split(key, factor))
+        shape = (cell.num_samples, *cell.shape) + ((categories,) if categories > 1 else ())
+        return lambda key: sum(
+            jnp.sum(draw(jax.random.uniform, k, shape)) for k in jax.random.split(key, factor)
+        )
 
     return build
 
@@ -713,6 +730,7 @@ def machine() -> dict[str, Any]:
         "processor": platform.processor() or platform.machine(),
         "load_average_before": os.getloadavg(),
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "floor_hash": "unrolled" if hasattr(getattr(gradest, "_random", None), "fast_key") else "jax.random",
     }
 
 
@@ -752,7 +770,8 @@ def main(argv: list[str] | None = None) -> list[Record]:
     print(
         f"jax {info['jax']} on {info['backend']} ({info['cpu_count']} CPUs), {info['date_utc']} UTC, "
         f"load average {tuple(round(x, 2) for x in info['load_average_before'])}, "
-        f"XLA_FLAGS={info['xla_flags']!r}; {args.repeats} round-robin repeats"
+        f"XLA_FLAGS={info['xla_flags']!r}; floors hashed with {info['floor_hash']}; "
+        f"{args.repeats} round-robin repeats"
     )
     check_agreement(estimators, 20_000 if args.quick else 200_000)
     cells = [Cell(n, 1, "scalar") for n in args.sizes] + [

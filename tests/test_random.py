@@ -2,10 +2,15 @@
 
 The library's samplers draw through ``gradest._random`` for speed; these tests pin that the
 numbers are those of ``jax.random`` for every sampler and for the shapes the library uses
-(scalar, vector and matrix batches, a leading sample axis, categories last).
+(scalar, vector and matrix batches, a leading sample axis, categories last), below and above one
+chunk of the unrolled hash, for every bit width, under ``vmap`` and for every kind of key.
 """
 
 from __future__ import annotations
+
+import math
+import re
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -15,7 +20,9 @@ import pytest
 from gradest import _random
 
 KEY = jax.random.key(2026)
-SHAPES = [(), (5,), (7, 1), (6, 3), (4, 3, 2), (1000, 10)]
+CHUNK = _random.CHUNK
+# Below one chunk (jax.random's own hash), one chunk, and several with a partial last chunk.
+SHAPES = [(), (5,), (7, 1), (6, 3), (4, 3, 2), (1000, 10), (CHUNK,), (CHUNK + 1,), (3, CHUNK - 1), (1000, 13)]
 
 
 def same(a: jax.Array, b: jax.Array) -> None:
@@ -47,3 +54,69 @@ def test_a_different_layout_would_fail() -> None:
     # Drawing the transposed shape and transposing back gives other numbers: the check can fail.
     flat_t = jax.random.normal(KEY, (3, 6)).T
     assert not np.array_equal(np.asarray(flat_t), np.asarray(_random.normal(KEY, (6, 3))))
+
+
+@pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16, jnp.float32], ids=str)
+def test_every_bit_width_matches(dtype: Any) -> None:
+    shape = (2 * CHUNK + 3,)
+    same(_random.normal(KEY, shape, dtype), jax.random.normal(KEY, shape, dtype))
+    same(_random.uniform(KEY, shape, dtype), jax.random.uniform(KEY, shape, dtype))
+
+
+def test_64_bit_draws_match() -> None:
+    shape = (CHUNK + 7,)
+    with jax.enable_x64(True):
+        key = jax.random.key(5)
+        same(_random.normal(key, shape, jnp.float64), jax.random.normal(key, shape, jnp.float64))
+        same(_random.gumbel(key, shape, jnp.float64), jax.random.gumbel(key, shape, jnp.float64))
+
+
+@pytest.mark.parametrize(
+    "key",
+    [jax.random.PRNGKey(7), jax.random.key(7, impl="rbg"), jax.random.key(7, impl="unsafe_rbg")],
+    ids=["raw threefry key", "rbg", "unsafe_rbg"],
+)
+def test_every_kind_of_key_gets_its_own_numbers(key: jax.Array) -> None:
+    shape = (CHUNK + 11,)
+    same(_random.normal(key, shape), jax.random.normal(key, shape))
+
+
+def test_keys_batched_by_vmap_and_jit() -> None:
+    keys = jax.random.split(KEY, 3)
+    shape = (2, CHUNK)
+    same(
+        jax.jit(jax.vmap(lambda k: _random.normal(k, shape)))(keys),
+        jax.vmap(lambda k: jax.random.normal(k, shape))(keys),
+    )
+
+
+def functions(fn: Any) -> set[str]:
+    """The names of the functions in ``fn``'s lowered program (StableHLO)."""
+    return set(re.findall(r"func\.func (?:private|public) @(\w+)", jax.jit(fn).lower(KEY).as_text()))
+
+
+def test_draws_above_one_chunk_use_the_unrolled_hash() -> None:
+    # The fast path is on: jax.random's rolled hash (its own function, threefry2x32) is gone from
+    # draws above one chunk; one chunk or less keeps it, and so does jax.random.
+    assert "threefry2x32" not in functions(lambda k: _random.normal(k, (CHUNK + 1,)))
+    assert "threefry2x32" in functions(lambda k: _random.normal(k, (CHUNK,)))
+    assert "threefry2x32" in functions(lambda k: jax.random.normal(k, (CHUNK + 1,)))
+
+
+def test_the_unrolled_hash_is_threefry() -> None:
+    # The published Threefry-2x32 (20 rounds) known-answer vectors (Salmon et al. 2011, Random123).
+    def hash_pair(key: tuple[int, int], count: tuple[int, int]) -> tuple[int, int]:
+        u = [jnp.uint32(v) for v in (*key, *count)]
+        return tuple(int(w) for w in _random.threefry2x32(*u))
+
+    assert hash_pair((0, 0), (0, 0)) == (0x6B200159, 0x99BA4EFE)
+    assert hash_pair((0xFFFFFFFF, 0xFFFFFFFF), (0xFFFFFFFF, 0xFFFFFFFF)) == (0x1CB996FC, 0xBB002BE7)
+    assert hash_pair((0x13198A2E, 0x03707344), (0x243F6A88, 0x85A308D3)) == (0xC4923A9C, 0x483DF7A0)
+
+
+def test_the_original_counter_layout_gets_jax_random() -> None:
+    # Without jax_threefry_partitionable the counters are laid out otherwise: jax.random's own hash.
+    shape = (3, CHUNK)
+    with jax.threefry_partitionable(False):
+        assert _random.fast_key(KEY, math.prod(shape)) is KEY
+        same(_random.normal(KEY, shape), jax.random.normal(KEY, shape))

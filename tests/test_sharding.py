@@ -53,9 +53,16 @@ SCRIPT = textwrap.dedent(
         "straight_through": relaxed_grad(gradest.straight_through),
         "gumbel_max": lambda k: jnp.mean(gradest.gumbel_max(cat[1]["logits"], k, (N,)).astype(jnp.float32)),
     }
+    # Above one chunk the library hashes with its own loop, one device at a time; under the mesh it
+    # keeps jax.random's hash, which XLA partitions with the samples.
+    big = 2 * gradest._random.CHUNK + 2
+    ESTIMATORS["pathwise, N above one chunk"] = lambda k: gradest.pathwise(quad, *normal, k, big)
+    assert gradest._random.fast_key(key, big) is not key
     # Without the mesh nothing is split, so the check below can fail.
     assert "all-reduce" not in jax.jit(ESTIMATORS["score_function"]).lower(key).compile().as_text()
     mesh = jax.make_mesh((2,), ("samples",), axis_types=(AxisType.Auto,))
+    with jax.set_mesh(mesh):
+        assert gradest._random.fast_key(key, big) is key
     for name, estimator in ESTIMATORS.items():
         one_device = jax.jit(estimator)(key)
         with jax.set_mesh(mesh):

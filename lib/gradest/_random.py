@@ -1,48 +1,155 @@
-r"""``jax.random`` samplers drawn as one flat vector and reshaped: the same numbers, faster.
+r"""The numbers of ``jax.random``, bit for bit, drawn two to three times faster on the CPU.
 
-``jax.random`` derives the bits of each element from a counter that is the element's row-major
-flat index (with ``jax_threefry_partitionable``, the default, and without it), so a draw of
-``prod(shape)`` values reshaped to ``shape`` is exactly the draw of ``shape``. XLA's CPU backend
-computes the counters of a multi-axis shape much more slowly: drawing ``(10**5, 10)`` normals
-takes about three times as long as drawing ``10**6`` (measured with jax 0.10). Every sampler in
-``gradest`` draws through these functions, except the Gamma family's (Gamma, Beta, Dirichlet), whose
-rejection sampler splits the key per element and gains nothing; ``tests/test_random.py`` checks
-each one against ``jax.random`` bit for bit.
+Every sampler in ``gradest`` draws through these functions, except the Gamma family's (Gamma,
+Beta, Dirichlet), whose rejection sampler splits the key per element. They change how the random
+bits are computed, never which: ``tests/test_random.py`` checks each one against ``jax.random``.
+
+Two things make ``jax.random`` slow on XLA's CPU backend (jax 0.10, measured in
+``book/performance.md``):
+
+* **Multi-axis shapes.** The bits of each element come from a counter that is the element's
+  row-major flat index (with ``jax_threefry_partitionable``, the default), so a draw of
+  ``prod(shape)`` values reshaped to ``shape`` is exactly the draw of ``shape``; XLA computes the
+  counters of a multi-axis shape up to three times more slowly.
+* **The rolled hash.** On the CPU, JAX lowers the Threefry-2x32 hash to a loop of five passes
+  over all the counters, each written to memory. Unrolled, the twenty rounds stay in registers and
+  run several times faster; but XLA then fuses the whole hash into every consumer of the numbers
+  and recomputes it there (a categorical draw ran three times *slower*). So the unrolled hash runs
+  in a loop over chunks of :data:`CHUNK` counters, which gives each chunk's bits to memory once,
+  as the rolled loop does, and then ``jax.random`` turns them into normals, uniforms, Gumbels.
+
+The unrolled hash is a PRNG implementation of ``jax.extend.random`` with Threefry's key, seed,
+split and fold-in: a key is re-wrapped, not re-derived. A key of another implementation, a draw of
+2³² numbers or more, ``jax_threefry_partitionable`` off, or samples split over a mesh (where the
+rolled hash partitions with the samples; see :mod:`gradest._sharding`) get ``jax.random`` itself.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.extend.random as jax_extend_random
 import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from gradest import _sharding
+
+#: Counters hashed per trip of the loop: its bits (16 KiB) stay in the first cache levels.
+CHUNK = 4096
+_THREEFRY = jax_extend_random.threefry_prng_impl
+_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+_PARITY = np.uint32(0x1BD11BDA)
 
 
-def _size(shape: tuple[int, ...]) -> tuple[int]:
-    return (math.prod(shape),)
+def _rotate_left(x: jax.Array, bits: int) -> jax.Array:
+    return (x << np.uint32(bits)) | (x >> np.uint32(32 - bits))
+
+
+def threefry2x32(k1: jax.Array, k2: jax.Array, x1: jax.Array, x2: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Threefry-2x32 with 20 rounds (Salmon et al., 2011), unrolled: ``jax.random``'s hash.
+
+    ``k1, k2``: the key's two uint32 words; ``x1, x2``: uint32 counters of one shape. Returns the
+    two uint32 words of the hash of each counter pair, of that shape.
+    """
+    ks = (k1, k2, k1 ^ k2 ^ _PARITY)
+    x1, x2 = x1 + ks[0], x2 + ks[1]
+    for i in range(5):
+        for rotation in _ROTATIONS[i % 2]:
+            x1 = x1 + x2
+            x2 = _rotate_left(x2, rotation) ^ x1
+        x1 = x1 + ks[(i + 1) % 3]
+        x2 = x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
+    return x1, x2
+
+
+def _bits(key: jax.Array, bit_width: int, start: Any, size: int) -> jax.Array:
+    """The bits of counters ``start, …, start + size − 1``, as ``jax.random`` combines the words."""
+    b1, b2 = threefry2x32(key[0], key[1], jnp.zeros((size,), np.uint32), lax.iota(np.uint32, size) + start)
+    if bit_width == 64:
+        return (b1.astype(np.uint64) << np.uint64(32)) | b2.astype(np.uint64)
+    return (b1 ^ b2).astype(np.dtype(f"uint{bit_width}"))
+
+
+def _random_bits(key: jax.Array, bit_width: int, shape: tuple[int, ...], *, chunk: int | None) -> jax.Array:
+    size = math.prod(shape)
+    if chunk is None:
+        return _bits(key, bit_width, np.uint32(0), size).reshape(shape)
+    trips = -(-size // chunk)
+
+    def one_chunk(i: jax.Array, out: jax.Array) -> jax.Array:
+        return lax.dynamic_update_slice(
+            out, _bits(key, bit_width, (i * chunk).astype(np.uint32), chunk), (i * chunk,)
+        )
+
+    out = jnp.zeros((trips * chunk,), np.dtype(f"uint{bit_width}"))
+    return lax.fori_loop(0, trips, one_chunk, out)[:size].reshape(shape)
+
+
+@functools.cache
+def unrolled_threefry(chunk: int | None = CHUNK) -> Any:
+    """Threefry with the unrolled hash: in a loop over ``chunk`` counters, or fused (``None``).
+
+    The fused form is the fastest way to draw numbers that one reduction consumes (the benchmark's
+    RNG floor); the library draws in chunks.
+    """
+    return jax_extend_random.define_prng_impl(
+        key_shape=_THREEFRY.key_shape,
+        seed=_THREEFRY.seed,
+        split=_THREEFRY.split,
+        random_bits=functools.partial(_random_bits, chunk=chunk),
+        fold_in=_THREEFRY.fold_in,
+        name=f"threefry2x32_unrolled_{chunk}",
+        tag=f"fu{chunk}",
+    )
+
+
+def fast_key(key: jax.Array, size: int, chunk: int | None = CHUNK) -> jax.Array:
+    """``key`` re-wrapped to draw ``size`` numbers with :func:`unrolled_threefry`, where that gives
+    ``jax.random``'s numbers faster; otherwise ``key`` itself (draws of one chunk or less among them:
+    there the rolled hash costs little, and keeps the programs, and their rounding, as they were)."""
+    if (
+        (chunk is not None and size <= chunk)
+        or size >= 2**32
+        or str(jax.random.key_impl(key)) != _THREEFRY.name
+        or not jax.config.jax_threefry_partitionable  # type: ignore[attr-defined]
+        or _sharding.sample_mesh() is not None
+    ):
+        return key
+    return jax.random.wrap_key_data(jax.random.key_data(key), impl=unrolled_threefry(chunk))
+
+
+def _flat(
+    draw: Callable[[jax.Array, tuple[int]], jax.Array], key: jax.Array, shape: tuple[int, ...]
+) -> jax.Array:
+    size = math.prod(shape)
+    return draw(fast_key(key, size), (size,)).reshape(shape)
 
 
 def normal(key: jax.Array, shape: tuple[int, ...], dtype: Any = float) -> jax.Array:
     """``jax.random.normal(key, shape, dtype)``."""
-    return jax.random.normal(key, _size(shape), dtype).reshape(shape)
+    return _flat(lambda k, s: jax.random.normal(k, s, dtype), key, shape)
 
 
 def uniform(
     key: jax.Array, shape: tuple[int, ...], dtype: Any = float, minval: Any = 0.0, maxval: Any = 1.0
 ) -> jax.Array:
     """``jax.random.uniform(key, shape, dtype, minval, maxval)`` for scalar bounds."""
-    return jax.random.uniform(key, _size(shape), dtype, minval=minval, maxval=maxval).reshape(shape)
+    return _flat(lambda k, s: jax.random.uniform(k, s, dtype, minval=minval, maxval=maxval), key, shape)
 
 
 def exponential(key: jax.Array, shape: tuple[int, ...], dtype: Any = float) -> jax.Array:
     """``jax.random.exponential(key, shape, dtype)``."""
-    return jax.random.exponential(key, _size(shape), dtype).reshape(shape)
+    return _flat(lambda k, s: jax.random.exponential(k, s, dtype), key, shape)
 
 
 def gumbel(key: jax.Array, shape: tuple[int, ...], dtype: Any = float) -> jax.Array:
     """``jax.random.gumbel(key, shape, dtype)``."""
-    return jax.random.gumbel(key, _size(shape), dtype).reshape(shape)
+    return _flat(lambda k, s: jax.random.gumbel(k, s, dtype), key, shape)
 
 
 def bernoulli(key: jax.Array, p: jax.Array, shape: tuple[int, ...]) -> jax.Array:

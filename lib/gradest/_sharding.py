@@ -30,9 +30,17 @@ def _shard(x: jax.Array, mesh: Any) -> jax.Array:
     return jax.lax.with_sharding_constraint(x, PartitionSpec(SAMPLE_AXIS))
 
 
-def shard_samples(tree: Any) -> Any:
-    """Every array of ``tree`` (leading axis: the samples) split over the mesh axis ``"samples"``."""
+def sample_mesh() -> Any:
+    """The current mesh if it has an ``Auto`` axis named :data:`SAMPLE_AXIS`, else ``None``."""
     mesh = jax.sharding.get_abstract_mesh()
     if mesh.empty or SAMPLE_AXIS not in mesh.axis_names or mesh._name_to_type[SAMPLE_AXIS] != AxisType.Auto:
+        return None
+    return mesh
+
+
+def shard_samples(tree: Any) -> Any:
+    """Every array of ``tree`` (leading axis: the samples) split over the mesh axis ``"samples"``."""
+    mesh = sample_mesh()
+    if mesh is None:
         return tree
     return jax.tree.map(lambda x: _shard(x, mesh), tree)
