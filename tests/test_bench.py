@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import jax
+
 import gradest
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_estimators.py"
@@ -28,6 +30,7 @@ def test_quick_benchmark_writes_table_json_and_figure(tmp_path, monkeypatch):
     stored = json.loads((tmp_path / "estimators.json").read_text())
     names = {r["name"] for r in stored["records"]}
     assert {"score_function", "score_function (NumPy f32)", "floor: N·D normals", "rebar"} <= names
+    assert "N·D normals kept (the library's draw)" in names
     assert len(stored["records"]) == len(records)
     for record in stored["records"]:
         rates = record["samples_per_s"]
@@ -50,3 +53,18 @@ def test_every_estimator_has_a_floor_and_runs_only_where_it_applies(monkeypatch)
     assert not one_variable & names(10**5, 1, "vector")
     assert "measure_valued" in names(10**5, 10, "vector")
     assert "measure_valued" not in names(10**6, 10, "vector")
+
+
+def test_floors_draw_the_fastest_way(monkeypatch):
+    # The floor hashes its counters unrolled and fused into its sum: neither jax.random's rolled
+    # hash (a function of its own, threefry2x32) nor the library's loop over chunks (a while loop).
+    bench = load_script(monkeypatch)
+    cell = bench.Cell(10**5, 3, "vector")
+    floor = jax.jit(bench.FLOORS["floor: N·D normals"](cell)).lower(jax.random.key(0)).as_text()
+    assert "threefry2x32" not in floor and "stablehlo.while" not in floor
+    kept = (
+        jax.jit(bench.FLOORS["N·D normals kept (the library's draw)"](cell))
+        .lower(jax.random.key(0))
+        .as_text()
+    )
+    assert "stablehlo.while" in kept
