@@ -138,112 +138,103 @@ def flat(shape: tuple[int, ...]) -> tuple[int]:
     return (math.prod(shape),)
 
 
-def fastest(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
-    """``key``, re-wrapped to draw ``shape``'s numbers of ``jax.random`` with the unrolled hash fused
-    into the floor's sum (``gradest._random``): faster than the chunked draws the library makes, so
-    the floor stays the fastest way to draw the estimator's numbers. A library without it (an
-    older checkout) gets ``jax.random``'s own hash."""
+def unrolled(key: jax.Array, shape: tuple[int, ...], chunk: int | None) -> jax.Array:
+    """``key``, re-wrapped to draw ``shape``'s numbers of ``jax.random`` with the unrolled hash of
+    ``gradest._random``: fused into the consumer (``chunk=None``) or kept, chunk by chunk, as the
+    library draws them. A library without it (an older checkout) gets ``jax.random``'s own hash."""
     fast_key = getattr(getattr(gradest, "_random", None), "fast_key", None)
-    return key if fast_key is None else fast_key(key, math.prod(shape), chunk=None)
+    return key if fast_key is None else fast_key(key, math.prod(shape), chunk=chunk)
 
 
-def draw(sampler: Callable[..., jax.Array], key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
-    """``sampler(key, shape)`` (a ``jax.random`` function), the fastest way: flat, unrolled."""
-    return sampler(fastest(key, shape), flat(shape))
+FloorBuilder = Callable[[Cell, "int | None"], Callable[[jax.Array], jax.Array]]
 
 
-def floor_normal(cell: Cell) -> Callable[[jax.Array], jax.Array]:
-    return lambda key: jnp.sum(draw(jax.random.normal, key, (cell.num_samples, *cell.shape)))
+def floor_normal(cell: Cell, chunk: int | None) -> Callable[[jax.Array], jax.Array]:
+    shape = (cell.num_samples, *cell.shape)
+    return lambda key: jnp.sum(jax.random.normal(unrolled(key, shape, chunk), flat(shape)))
 
 
-def floor_measure_valued(cell: Cell) -> Callable[[jax.Array], jax.Array]:
+def floor_measure_valued(cell: Cell, chunk: int | None) -> Callable[[jax.Array], jax.Array]:
     shape = (cell.num_samples, *cell.shape)
 
     def draws(key: jax.Array) -> jax.Array:
-        k_eps, k_rayleigh, k_normal, k_chi2, k_uniform = jax.random.split(key, 5)
-        return (
-            jnp.sum(draw(jax.random.normal, k_eps, shape))
-            + jnp.sum(draw(jax.random.exponential, k_rayleigh, shape))
-            + jnp.sum(draw(jax.random.normal, k_normal, shape))
-            + jnp.sum(draw(jax.random.exponential, k_chi2, shape))
-            + jnp.sum(draw(jax.random.uniform, k_uniform, shape))
+        keys = jax.random.split(key, 5)  # ε, Rayleigh, normal, χ², uniform
+        samplers = (jax.random.normal, jax.random.exponential, jax.random.normal)
+        samplers += (jax.random.exponential, jax.random.uniform)
+        return sum(
+            jnp.sum(sampler(unrolled(k, shape, chunk), flat(shape)))
+            for k, sampler in zip(keys, samplers, strict=True)
         )
 
     return draws
 
 
-def floor_half(sampler: Callable[..., jax.Array]) -> Callable[[Cell], Callable[[jax.Array], jax.Array]]:
+def floor_half(sampler: Callable[..., jax.Array]) -> FloorBuilder:
     """One draw per antithetic pair, N / 2 of them: ε for (ε, −ε), u for ARM's (u, 1 − u)."""
 
-    def build(cell: Cell) -> Callable[[jax.Array], jax.Array]:
-        return lambda key: jnp.sum(draw(sampler, key, (cell.num_samples // 2, *cell.shape)))
+    def build(cell: Cell, chunk: int | None) -> Callable[[jax.Array], jax.Array]:
+        shape = (cell.num_samples // 2, *cell.shape)
+        return lambda key: jnp.sum(sampler(unrolled(key, shape, chunk), flat(shape)))
 
     return build
 
 
-def floor_rqmc_shift(cell: Cell) -> Callable[[jax.Array], jax.Array]:
+def floor_rqmc_shift(cell: Cell, chunk: int | None) -> Callable[[jax.Array], jax.Array]:
     """The draws of ``gradest.random_digital_shift``: one integer shift per variable, N·D uniforms."""
     size = math.prod(cell.shape)
+    shape = (cell.num_samples, size)
 
     def draws(key: jax.Array) -> jax.Array:
         k_shift, k_jitter = jax.random.split(key)
         bits = gradest.variance_reduction.SHIFT_BITS
         shift = jax.random.randint(k_shift, (size,), 0, 2**bits, dtype=jnp.int32)
-        return jnp.sum(shift) + jnp.sum(draw(jax.random.uniform, k_jitter, (cell.num_samples, size)))
+        return jnp.sum(shift) + jnp.sum(jax.random.uniform(unrolled(k_jitter, shape, chunk), flat(shape)))
 
     return draws
 
 
-def floor_gumbel_rao(cell: Cell) -> Callable[[jax.Array], jax.Array]:
+def floor_gumbel_rao(cell: Cell, chunk: int | None) -> Callable[[jax.Array], jax.Array]:
     """The sample's Gumbel noise, then NUM_CONDITIONAL conditional draws of it per sample."""
     shape = (cell.num_samples, *cell.shape, CATEGORIES)
+    conditional = (NUM_CONDITIONAL, *shape)
 
     def draws(key: jax.Array) -> jax.Array:
         k_sample, k_noise = jax.random.split(key)
-        conditional = draw(jax.random.uniform, k_noise, (NUM_CONDITIONAL, *shape))
-        return jnp.sum(draw(jax.random.uniform, k_sample, shape)) + jnp.sum(conditional)
+        noise = jax.random.uniform(unrolled(k_noise, conditional, chunk), flat(conditional))
+        return jnp.sum(jax.random.uniform(unrolled(k_sample, shape, chunk), flat(shape))) + jnp.sum(noise)
 
     return draws
 
 
-def floor_groups(
-    group: int, shape: Callable[[Cell], tuple[int, ...]]
-) -> Callable[[Cell], Callable[[jax.Array], jax.Array]]:
+def floor_groups(group: int, shape: Callable[[Cell], tuple[int, ...]]) -> FloorBuilder:
     """N / group split keys, each drawing uniforms of ``shape(cell)``, vmapped as :func:`_groups`."""
 
-    def build(cell: Cell) -> Callable[[jax.Array], jax.Array]:
+    def build(cell: Cell, chunk: int | None) -> Callable[[jax.Array], jax.Array]:
         def draws(key: jax.Array) -> jax.Array:
             keys = jax.random.split(key, cell.num_samples // group)
-            return jnp.sum(jax.vmap(lambda k: draw(jax.random.uniform, k, shape(cell)))(keys))
+            one = shape(cell)
+            return jnp.sum(jax.vmap(lambda k: jax.random.uniform(unrolled(k, one, chunk), flat(one)))(keys))
 
         return draws
 
     return build
 
 
-def floor_uniform(factor: int, categories: int = 1) -> Callable[[Cell], Callable[[jax.Array], jax.Array]]:
+def floor_uniform(factor: int, categories: int = 1) -> FloorBuilder:
     """``factor`` independent uniform arrays of shape (N, *shape[, categories])."""
 
-    def build(cell: Cell) -> Callable[[jax.Array], jax.Array]:
+    def build(cell: Cell, chunk: int | None) -> Callable[[jax.Array], jax.Array]:
         shape = (cell.num_samples, *cell.shape) + ((categories,) if categories > 1 else ())
         return lambda key: sum(
-            jnp.sum(draw(jax.random.uniform, k, shape)) for k in jax.random.split(key, factor)
+            jnp.sum(jax.random.uniform(unrolled(k, shape, chunk), flat(shape)))
+            for k in jax.random.split(key, factor)
         )
 
     return build
 
 
-def kept_normal(cell: Cell) -> Callable[[jax.Array], jax.Array]:
-    """The N·D normals drawn as the library draws them for an estimator that uses them more than
-    once (``gradest._random.normal``: the hash in a loop over chunks, the numbers kept in memory),
-    then summed: the floor's numbers at the cost the estimators pay for them."""
-    shape = (cell.num_samples, *cell.shape)
-    return lambda key: jnp.sum(gradest._random.normal(key, flat(shape), jnp.float32))
-
-
-FLOORS: dict[str, Callable[[Cell], Callable[[jax.Array], jax.Array]]] = {
+FLOORS: dict[str, FloorBuilder] = {
     "floor: N·D normals": floor_normal,
-    "N·D normals kept (the library's draw)": kept_normal,
     "floor: measure-valued draws": floor_measure_valued,
     "floor: N·D uniforms": floor_uniform(1),
     "floor: 2·N·D uniforms": floor_uniform(2),
@@ -255,6 +246,23 @@ FLOORS: dict[str, Callable[[Cell], Callable[[jax.Array], jax.Array]]] = {
     "floor: N/k sets × K uniforms": floor_groups(SET_SIZE, lambda cell: (CATEGORIES,)),
     "floor: N/K groups × K·D uniforms": floor_groups(VIMCO_K, lambda cell: (VIMCO_K, *cell.shape)),
 }
+#: Each floor is measured twice: the hash fused into the floor's sum, and the numbers kept in memory
+#: chunk by chunk as the library draws them (faster for some programs and sizes). An estimator's
+#: floor is the faster of the two in the same run.
+KEPT = " · kept"
+
+
+def floor_variants(name: str) -> list[tuple[str, int | None]]:
+    """(record name, chunk) of the floor's variants; one, jax.random's own, for an older library."""
+    if not hasattr(getattr(gradest, "_random", None), "fast_key"):
+        return [(name, None)]
+    return [(name, None), (name + KEPT, gradest._random.CHUNK)]
+
+
+def floor_rate(median: dict[Any, float], floor: str, *cell: Any) -> float:
+    """The floor's rate: the faster of its variants' medians."""
+    return max(median.get((name, *cell), 0.0) for name in (floor, floor + KEPT))
+
 
 # ---- gradest estimators -------------------------------------------------------------------------
 
@@ -542,7 +550,6 @@ GAUSSIAN = (
 )
 GAUSSIAN_FLOORS = (
     "floor: N·D normals",
-    "N·D normals kept (the library's draw)",
     "floor: measure-valued draws",
     "floor: N·D/2 normals",
     "floor: RQMC shift (N·D uniforms)",
@@ -579,14 +586,12 @@ def measure_cell(cell: Cell, estimators: list[Estimator], repeats: int, with_num
     key = jax.random.key(0)
     chosen = applicable(estimators, cell)
     programs: list[tuple[Record, Fn]] = []
-    floors = [e.floor for e in chosen]
-    if "floor: N·D normals" in floors and hasattr(gradest, "_random"):
-        floors.append("N·D normals kept (the library's draw)")  # for comparison; no estimator's floor
-    for floor in dict.fromkeys(floors):
-        run, seconds = compiled(FLOORS[floor](cell), key)
-        programs.append(
-            (Record(floor, "floor", floor, cell.num_samples, cell.dim, cell.layout, seconds), run)
-        )
+    for floor in dict.fromkeys(e.floor for e in chosen):
+        for name, chunk in floor_variants(floor):
+            run, seconds = compiled(FLOORS[floor](cell, chunk), key)
+            programs.append(
+                (Record(name, "floor", floor, cell.num_samples, cell.dim, cell.layout, seconds), run)
+            )
     for est in chosen:
         run, seconds = compiled(est.build(cell), key)
         programs.append(
@@ -632,23 +637,23 @@ def table(records: list[Record]) -> str:
     """The text table: per cell, every implementation's rates, ratio to its floor and to NumPy."""
     lines = []
     header = (
-        f"{'implementation':<34}{'N':>8}{'D':>5} {'params':<7}{'samples/s min / median / max':>32}"
+        f"{'implementation':<40}{'N':>8}{'D':>5} {'params':<7}{'samples/s min / median / max':>32}"
         f"{'÷ floor':>9}{'÷ NumPy':>9}{'compile s':>11}"
     )
     cells = dict.fromkeys((r.num_samples, r.dim, r.layout) for r in records)
     for cell in cells:
         group = [r for r in records if (r.num_samples, r.dim, r.layout) == cell]
-        median = {r.name: r.rates()[1] for r in group}
+        median = {(r.name,): r.rates()[1] for r in group}
         lines += ["", header, "-" * len(header)]
         for r in group:
             lo, mid, hi = r.rates()
             spread = f"{_fmt_rate(lo)} / {_fmt_rate(mid)} / {_fmt_rate(hi)}"
-            ratio = f"{mid / median[r.floor]:.2f}" if r.kind != "floor" else ""
-            numpy_name = f"{r.name} (NumPy f32)"
+            ratio = f"{mid / floor_rate(median, r.floor):.2f}" if r.kind != "floor" else ""
+            numpy_name = (f"{r.name} (NumPy f32)",)
             vs_numpy = f"{mid / median[numpy_name]:.2f}" if numpy_name in median else ""
             compile_s = f"{r.compile_s:.2f}" if r.compile_s is not None else ""
             lines.append(
-                f"{r.name:<34}{r.num_samples:>8.0e}{r.dim:>5} {r.layout:<7}{spread:>32}"
+                f"{r.name:<40}{r.num_samples:>8.0e}{r.dim:>5} {r.layout:<7}{spread:>32}"
                 f"{ratio:>9}{vs_numpy:>9}{compile_s:>11}"
             )
     return "\n".join(lines)
@@ -670,18 +675,25 @@ def markdown(records: list[Record]) -> str:
         vs_numpy = f"{rate / numpy_rate:.2f}" if numpy_rate else ""
         lines.append(
             f"| {r.name} | {r.num_samples:.0e} | {r.dim} | {r.layout} | {rate / 1e6:.3g} M "
-            f"| {rate / median[(r.floor, *cell)]:.2f} | {vs_numpy} | {r.compile_s:.2f} |"
+            f"| {rate / floor_rate(median, r.floor, *cell):.2f} | {vs_numpy} | {r.compile_s:.2f} |"
         )
     return "\n".join(lines)
 
 
 def _largest_n(records: list[Record], name: str) -> list[tuple[int, float]]:
-    """(D, median samples/s) at the largest N measured for each D, vector parameters."""
-    best: dict[int, Record] = {}
+    """(D, median samples/s) at the largest N measured for each D, vector parameters; for a floor,
+    the faster of its variants."""
+    best: dict[int, int] = {}
     for r in records:
-        if r.name == name and r.layout == "vector" and r.num_samples >= best.get(r.dim, r).num_samples:
-            best[r.dim] = r
-    return sorted((d, r.rates()[1]) for d, r in best.items())
+        if r.name == name and r.layout == "vector":
+            best[r.dim] = max(best.get(r.dim, 0), r.num_samples)
+    median = {(r.name, r.num_samples, r.dim): r.rates()[1] for r in records if r.layout == "vector"}
+    rate = (
+        (lambda n, d: floor_rate(median, name, n, d))
+        if name.startswith("floor")
+        else (lambda n, d: median[(name, n, d)])
+    )
+    return sorted((d, rate(n, d)) for d, n in best.items())
 
 
 def figure(records: list[Record], path: Path) -> None:
@@ -692,7 +704,7 @@ def figure(records: list[Record], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     gradest.plotting.use_style()
-    names = list(dict.fromkeys(r.name for r in records))
+    names = list(dict.fromkeys(r.name for r in records if not r.name.endswith(KEPT)))
     gaussian_floors = set(GAUSSIAN_FLOORS)
     panels = {
         "Gaussian N(μ, σ²), cost Σ(x − k)²": [

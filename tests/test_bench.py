@@ -30,7 +30,7 @@ def test_quick_benchmark_writes_table_json_and_figure(tmp_path, monkeypatch):
     stored = json.loads((tmp_path / "estimators.json").read_text())
     names = {r["name"] for r in stored["records"]}
     assert {"score_function", "score_function (NumPy f32)", "floor: N·D normals", "rebar"} <= names
-    assert "N·D normals kept (the library's draw)" in names
+    assert "floor: N·D normals" + bench.KEPT in names
     assert len(stored["records"]) == len(records)
     for record in stored["records"]:
         rates = record["samples_per_s"]
@@ -56,15 +56,18 @@ def test_every_estimator_has_a_floor_and_runs_only_where_it_applies(monkeypatch)
 
 
 def test_floors_draw_the_fastest_way(monkeypatch):
-    # The floor hashes its counters unrolled and fused into its sum: neither jax.random's rolled
-    # hash (a function of its own, threefry2x32) nor the library's loop over chunks (a while loop).
+    # Both variants of a floor hash unrolled (not jax.random's rolled threefry2x32): fused into the
+    # floor's sum, or in the library's loop over chunks.
     bench = load_script(monkeypatch)
     cell = bench.Cell(10**5, 3, "vector")
-    floor = jax.jit(bench.FLOORS["floor: N·D normals"](cell)).lower(jax.random.key(0)).as_text()
-    assert "threefry2x32" not in floor and "stablehlo.while" not in floor
-    kept = (
-        jax.jit(bench.FLOORS["N·D normals kept (the library's draw)"](cell))
-        .lower(jax.random.key(0))
-        .as_text()
-    )
-    assert "stablehlo.while" in kept
+    (fused, none), (kept, chunk) = bench.floor_variants("floor: N·D normals")
+    assert (fused, none) == ("floor: N·D normals", None) and chunk == gradest._random.CHUNK
+
+    def program(chunk):
+        return jax.jit(bench.FLOORS["floor: N·D normals"](cell, chunk)).lower(jax.random.key(0)).as_text()
+
+    assert "threefry2x32" not in program(None) and "stablehlo.while" not in program(None)
+    assert "threefry2x32" not in program(chunk) and "stablehlo.while" in program(chunk)
+    # An estimator's floor is the faster variant.
+    median = {(fused, 1): 2.0, (kept, 1): 3.0}
+    assert bench.floor_rate(median, fused, 1) == 3.0
