@@ -21,7 +21,10 @@ one categorical variable (sum-and-sample, the unordered set) run only with scala
 that N still counts samples of the variable. ARM, DisARM and the antithetic estimators use N / 2
 pairs: N samples, N evaluations of the cost. The runs are
 interleaved round-robin, every implementation of one (N, D) cell once per round, so that the
-load drift of a shared machine hits them alike. A sample is one draw of the D-dimensional
+load drift of a shared machine hits them alike; in each round a program runs ``--burst`` times
+back to back and the median counts, its speed when called in a loop (run once after the other
+programs, a program of many small XLA kernels waits on cold caches and sleeping threads far more
+than a floor of one kernel does). A sample is one draw of the D-dimensional
 variable; rates are samples of the variable per second.
 
 Results are written to ``_build/bench/estimators.json`` (one record per implementation and cell)
@@ -582,7 +585,9 @@ def applicable(estimators: list[Estimator], cell: Cell) -> list[Estimator]:
     ]
 
 
-def measure_cell(cell: Cell, estimators: list[Estimator], repeats: int, with_numpy: bool) -> list[Record]:
+def measure_cell(
+    cell: Cell, estimators: list[Estimator], repeats: int, with_numpy: bool, burst: int = 1
+) -> list[Record]:
     key = jax.random.key(0)
     chosen = applicable(estimators, cell)
     programs: list[tuple[Record, Fn]] = []
@@ -604,9 +609,12 @@ def measure_cell(cell: Cell, estimators: list[Estimator], repeats: int, with_num
             programs.append((record, numpy_warm(est.numpy(cell))))
     for _ in range(repeats):  # round-robin: every implementation once per round
         for record, run in programs:
-            start = time.perf_counter()
-            run()
-            record.run_s.append(time.perf_counter() - start)
+            seconds = []
+            for _ in range(burst):  # back to back: a program called in a loop
+                start = time.perf_counter()
+                run()
+                seconds.append(time.perf_counter() - start)
+            record.run_s.append(statistics.median(seconds))
     return [record for record, _ in programs]
 
 
@@ -762,7 +770,10 @@ def machine() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> list[Record]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny N, D in {1, 2}, 2 repeats: a smoke test")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="round-robin rounds")
+    parser.add_argument(
+        "--burst", type=int, default=3, help="back-to-back calls per program and round (their median counts)"
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], help="values of N")
     parser.add_argument("--dims", type=int, nargs="+", default=[1, 10, 100], help="values of D")
     parser.add_argument("--max-work", type=float, default=1e7, help="skip cells with N·D above this")
@@ -791,12 +802,12 @@ def main(argv: list[str] | None = None) -> list[Record]:
     if missing:
         print(f"skipped, not in this gradest: {', '.join(missing)}")
     estimators = [e for e in estimators if e.name not in missing]
-    info = machine()
+    info = machine() | {"repeats": args.repeats, "burst": args.burst}
     print(
         f"jax {info['jax']} on {info['backend']} ({info['cpu_count']} CPUs), {info['date_utc']} UTC, "
         f"load average {tuple(round(x, 2) for x in info['load_average_before'])}, "
         f"XLA_FLAGS={info['xla_flags']!r}; floors hashed with {info['floor_hash']}; "
-        f"{args.repeats} round-robin repeats"
+        f"{args.repeats} round-robin repeats of {args.burst} back-to-back calls"
     )
     check_agreement(estimators, 20_000 if args.quick else 200_000)
     cells = [Cell(n, 1, "scalar") for n in args.sizes] + [
@@ -804,7 +815,7 @@ def main(argv: list[str] | None = None) -> list[Record]:
     ]
     records: list[Record] = []
     for cell in cells:
-        records += measure_cell(cell, estimators, args.repeats, not args.no_numpy)
+        records += measure_cell(cell, estimators, args.repeats, not args.no_numpy, args.burst)
         print(
             table(
                 [
