@@ -1,4 +1,4 @@
-r"""The numbers of ``jax.random``, bit for bit, drawn two to three times faster on the CPU.
+r"""The numbers of ``jax.random``, bit for bit, drawn about twice as fast on the CPU.
 
 Every sampler in ``gradest`` draws through these functions, except the Gamma family's (Gamma,
 Beta, Dirichlet), whose rejection sampler splits the key per element. They change how the random
@@ -13,15 +13,18 @@ Two things make ``jax.random`` slow on XLA's CPU backend (jax 0.10, measured in
   counters of a multi-axis shape up to three times more slowly.
 * **The rolled hash.** On the CPU, JAX lowers the Threefry-2x32 hash to a loop of five passes
   over all the counters, each written to memory. Unrolled, the twenty rounds stay in registers and
-  run several times faster; but XLA then fuses the whole hash into every consumer of the numbers
-  and recomputes it there (a categorical draw ran three times *slower*). So the unrolled hash runs
-  in a loop over chunks of :data:`CHUNK` counters, which gives each chunk's bits to memory once,
-  as the rolled loop does, and then ``jax.random`` turns them into normals, uniforms, Gumbels.
+  run two to three times faster; but XLA then fuses the whole hash into every consumer of the
+  numbers and recomputes it there (a categorical draw ran two and a half times *slower*). So the
+  unrolled hash runs in a loop over chunks of :data:`CHUNK` counters, which writes each chunk's
+  bits to memory once, as the rolled loop does, and then ``jax.random`` turns them into normals,
+  uniforms, Gumbels.
 
 The unrolled hash is a PRNG implementation of ``jax.extend.random`` with Threefry's key, seed,
-split and fold-in: a key is re-wrapped, not re-derived. A key of another implementation, a draw of
-2³² numbers or more, ``jax_threefry_partitionable`` off, or samples split over a mesh (where the
-rolled hash partitions with the samples; see :mod:`gradest._sharding`) get ``jax.random`` itself.
+split and fold-in: a key is re-wrapped, not re-derived. A draw of one chunk or less (where the
+rolled hash costs little, and unrolling it changed the rounding of a chapter's fused sums), a key
+of another implementation, a draw of 2³² numbers or more, ``jax_threefry_partitionable`` off, or
+samples split over a mesh (where the rolled hash partitions with the samples; see
+:mod:`gradest._sharding`) get ``jax.random`` itself.
 """
 
 from __future__ import annotations
