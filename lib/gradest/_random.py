@@ -22,9 +22,9 @@ Two things make ``jax.random`` slow on XLA's CPU backend (jax 0.10, measured in
 The unrolled hash is a PRNG implementation of ``jax.extend.random`` with Threefry's key, seed,
 split and fold-in: a key is re-wrapped, not re-derived. A draw of one chunk or less (where the
 rolled hash costs little, and unrolling it changed the rounding of a chapter's fused sums), a key
-of another implementation, a draw of 2³² numbers or more, ``jax_threefry_partitionable`` off, or
-samples split over a mesh (where the rolled hash partitions with the samples; see
-:mod:`gradest._sharding`) get ``jax.random`` itself.
+of another implementation, a draw of 2³¹ numbers or more (the loop indexes with int32),
+``jax_threefry_partitionable`` off, or samples split over a mesh (where the rolled hash
+partitions with the samples; see :mod:`gradest._sharding`) get ``jax.random`` itself.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from jax import lax
 
 from gradest import _sharding
 
-#: Counters hashed per trip of the loop: its bits (16 KiB) stay in the first cache levels.
+#: Counters hashed per trip of the loop: their bits (16 KiB a word) stay in the first cache levels.
 CHUNK = 4096
 _THREEFRY = jax_extend_random.threefry_prng_impl
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -117,7 +117,7 @@ def fast_key(key: jax.Array, size: int, chunk: int | None = CHUNK) -> jax.Array:
     there the rolled hash costs little, and keeps the programs, and their rounding, as they were)."""
     if (
         (chunk is not None and size <= chunk)
-        or size >= 2**32
+        or size >= 2**31
         or str(jax.random.key_impl(key)) != _THREEFRY.name
         or not jax.config.jax_threefry_partitionable  # type: ignore[attr-defined]
         or _sharding.sample_mesh() is not None
