@@ -9,8 +9,9 @@ of shape (D,)), the benchmark reports samples per second of
 * the **estimator** (``gradest``, jitted, float32),
 * its **RNG floor**: a jitted program that draws exactly the random numbers the estimator draws
   (the same ``jax.random`` numbers of the same shapes) and sums them, so nothing but the draws is
-  timed; it draws them the fastest way known, flat and with the unrolled Threefry hash fused into
-  the sum (``gradest._random``), faster than the library's own chunked draws, and
+  timed. Each floor is two programs, both flat and with the unrolled Threefry hash of
+  ``gradest._random``: the hash fused into the sum, and the numbers kept chunk by chunk as the
+  library draws them (``· kept``); an estimator's floor is the faster of the two, and
 * for the Gaussian estimators, a **float32 vectorised NumPy** implementation of the same math,
 
 together with the ratio of each to the floor, the compile time (trace + compile, measured once,
