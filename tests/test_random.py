@@ -120,3 +120,46 @@ def test_the_original_counter_layout_gets_jax_random() -> None:
     with jax.threefry_partitionable(False):
         assert _random.fast_key(KEY, math.prod(shape)) is KEY
         same(_random.normal(KEY, shape), jax.random.normal(KEY, shape))
+
+
+# Samples × numbers per sample: below one chunk, one block, blocks with an overlapping last block,
+# fewer samples than a block holds, one number per sample, and a matrix batch.
+SAMPLE_LAST_SHAPES = [
+    (7, 3),
+    (CHUNK // 4, 4),
+    (1000, 10),
+    (3 * CHUNK + 5, 2),
+    (5, CHUNK),
+    (CHUNK + 1, 1),
+    (60, 3, 40),
+]
+
+
+@pytest.mark.parametrize("shape", SAMPLE_LAST_SHAPES, ids=str)
+@pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16, jnp.float32], ids=str)
+def test_sample_last_draws_match_jax_random(shape: tuple[int, ...], dtype: Any) -> None:
+    expected = jnp.moveaxis(jax.random.normal(KEY, shape, dtype), 0, -1)
+    same(jax.jit(lambda k: _random.normal_sample_last(k, shape, dtype))(KEY), expected)
+
+
+def test_sample_last_draws_of_64_bits_and_other_keys_match() -> None:
+    shape = (CHUNK + 3, 5)
+    with jax.enable_x64(True):
+        key = jax.random.key(5)
+        expected = jnp.moveaxis(jax.random.normal(key, shape, jnp.float64), 0, -1)
+        same(_random.normal_sample_last(key, shape, jnp.float64), expected)
+    for key in (jax.random.PRNGKey(7), jax.random.key(7, impl="rbg")):
+        same(_random.normal_sample_last(key, shape), jnp.moveaxis(jax.random.normal(key, shape), 0, -1))
+    with jax.threefry_partitionable(False):
+        same(_random.normal_sample_last(KEY, shape), jnp.moveaxis(jax.random.normal(KEY, shape), 0, -1))
+
+
+def test_sample_last_draws_are_written_in_that_layout() -> None:
+    # The block keys appear in the program (no transpose of a draw in the other layout), and they
+    # only draw: splitting one is refused.
+    program = str(jax.make_jaxpr(lambda k: _random.normal_sample_last(k, (CHUNK, 10)))(KEY))
+    assert "key<fut>" in program
+    assert "key<fut>" not in str(jax.make_jaxpr(lambda k: _random.normal_sample_last(k, (100, 10)))(KEY))
+    block_key = jax.random.wrap_key_data(jnp.zeros(3, jnp.uint32), impl=_random._TRANSPOSED_BLOCKS)
+    with pytest.raises(TypeError, match="only draws bits"):
+        jax.random.split(block_key)

@@ -70,12 +70,17 @@ def threefry2x32(k1: jax.Array, k2: jax.Array, x1: jax.Array, x2: jax.Array) -> 
     return x1, x2
 
 
-def _bits(key: jax.Array, bit_width: int, start: Any, size: int) -> jax.Array:
-    """The bits of counters ``start, …, start + size − 1``, as ``jax.random`` combines the words."""
-    b1, b2 = threefry2x32(key[0], key[1], jnp.zeros((size,), np.uint32), lax.iota(np.uint32, size) + start)
+def _hash_counters(key: jax.Array, bit_width: int, counters: jax.Array) -> jax.Array:
+    """The bits of each uint32 counter (below 2³²), as ``jax.random`` combines the hash's two words."""
+    b1, b2 = threefry2x32(key[0], key[1], jnp.zeros(counters.shape, np.uint32), counters)
     if bit_width == 64:
         return (b1.astype(np.uint64) << np.uint64(32)) | b2.astype(np.uint64)
     return (b1 ^ b2).astype(np.dtype(f"uint{bit_width}"))
+
+
+def _bits(key: jax.Array, bit_width: int, start: Any, size: int) -> jax.Array:
+    """The bits of counters ``start, …, start + size − 1``."""
+    return _hash_counters(key, bit_width, lax.iota(np.uint32, size) + start)
 
 
 def _random_bits(key: jax.Array, bit_width: int, shape: tuple[int, ...], *, chunk: int | None) -> jax.Array:
@@ -115,15 +120,45 @@ def fast_key(key: jax.Array, size: int, chunk: int | None = CHUNK) -> jax.Array:
     """``key`` re-wrapped to draw ``size`` numbers with :func:`unrolled_threefry`, where that gives
     ``jax.random``'s numbers faster; otherwise ``key`` itself (draws of one chunk or less among them:
     there the rolled hash costs little, and keeps the programs, and their rounding, as they were)."""
-    if (
-        (chunk is not None and size <= chunk)
-        or size >= 2**31
-        or str(jax.random.key_impl(key)) != _THREEFRY.name
-        or not jax.config.jax_threefry_partitionable  # type: ignore[attr-defined]
-        or _sharding.sample_mesh() is not None
-    ):
+    if (chunk is not None and size <= chunk) or not _unrolled_applies(key, size):
         return key
     return jax.random.wrap_key_data(jax.random.key_data(key), impl=unrolled_threefry(chunk))
+
+
+def _unrolled_applies(key: jax.Array, size: int) -> bool:
+    """Whether the unrolled hash can draw ``size`` numbers of ``key`` as ``jax.random`` would."""
+    return (
+        size < 2**31
+        and str(jax.random.key_impl(key)) == _THREEFRY.name
+        and bool(jax.config.jax_threefry_partitionable)  # type: ignore[attr-defined]
+        and _sharding.sample_mesh() is None
+    )
+
+
+def _block_bits(key: jax.Array, bit_width: int, shape: tuple[int, ...]) -> jax.Array:
+    """The bits of a (B, C) block whose element (b, j) is counter ``key[2] + j·B + b``."""
+    width = np.uint32(shape[0])
+    columns = lax.broadcasted_iota(np.uint32, shape, 1)
+    return _hash_counters(
+        key, bit_width, key[2] + columns * width + lax.broadcasted_iota(np.uint32, shape, 0)
+    )
+
+
+def _bits_only(*_: Any) -> Any:
+    raise TypeError("a block key of gradest._random only draws bits: split or fold in the key it came from")
+
+
+#: Keys of three words (Threefry's two and the block's first counter) that draw a block of the
+#: numbers of an (N, B) draw transposed, (B, C), for :func:`normal_sample_last`.
+_TRANSPOSED_BLOCKS = jax_extend_random.define_prng_impl(
+    key_shape=(3,),
+    seed=_bits_only,
+    split=_bits_only,
+    random_bits=_block_bits,
+    fold_in=_bits_only,
+    name="threefry2x32_unrolled_transposed_blocks",
+    tag="fut",
+)
 
 
 def _flat(
@@ -136,6 +171,35 @@ def _flat(
 def normal(key: jax.Array, shape: tuple[int, ...], dtype: Any = float) -> jax.Array:
     """``jax.random.normal(key, shape, dtype)``."""
     return _flat(lambda k, s: jax.random.normal(k, s, dtype), key, shape)
+
+
+def normal_sample_last(key: jax.Array, shape: tuple[int, ...], dtype: Any = float) -> jax.Array:
+    """``jnp.moveaxis(jax.random.normal(key, shape, dtype), 0, -1)``: shape ``(*shape[1:], shape[0])``.
+
+    The draw of N = ``shape[0]`` samples of B = ``prod(shape[1:])`` numbers each, with the sample
+    axis last, written in that layout: a loop over blocks of about :data:`CHUNK` numbers, each
+    hashed from its own counters (sample n, number b: counter n·B + b) and turned into normals by
+    ``jax.random``. The last block overlaps the one before it when C does not divide N: the same
+    counters, so the same numbers, written twice. Where the unrolled hash does not apply (see
+    :func:`fast_key`), it is that ``moveaxis`` itself.
+    """
+    num, width = shape[0], math.prod(shape[1:])
+    if num * width <= CHUNK or not _unrolled_applies(key, num * width):
+        return jnp.moveaxis(normal(key, shape, dtype), 0, -1)
+    columns = min(num, max(1, CHUNK // width))
+    data = jax.random.key_data(key)
+
+    def block(i: jax.Array, out: jax.Array) -> jax.Array:
+        first = jnp.minimum(i * columns, num - columns)
+        block_key = jax.random.wrap_key_data(
+            jnp.concatenate([data, (first * width).astype(np.uint32)[None]]), impl=_TRANSPOSED_BLOCKS
+        )
+        return lax.dynamic_update_slice(
+            out, jax.random.normal(block_key, (width, columns), dtype), (0, first)
+        )
+
+    out = jnp.zeros((width, num), jax.dtypes.canonicalize_dtype(dtype))
+    return lax.fori_loop(0, -(-num // columns), block, out).reshape(*shape[1:], num)
 
 
 def uniform(

@@ -13,16 +13,17 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gradest import _scores, _sharding, distributions
+from gradest import _sample_last, _scores, _sharding, distributions
 from gradest import _validation as v
 from gradest.types import Baseline, Cost, Distribution, Params, PyTree
 
 __all__ = ["Baseline", "Cost", "pathwise", "score_function", "score_function_surrogate"]
 
 
-def _costs(f: Cost, x: jax.Array, params: Params, num_samples: int) -> jax.Array:
-    """f on each sample, checked to be one scalar per sample (a static shape check)."""
-    values = jax.vmap(f, in_axes=(0, None))(x, params)
+def _costs(f: Cost, x: jax.Array, params: Params, num_samples: int, axis: int = 0) -> jax.Array:
+    """f on each sample (along ``axis`` of ``x``), checked to be one scalar per sample (a static
+    shape check)."""
+    values = jax.vmap(f, in_axes=(axis, None))(x, params)
     v.check_cost_values("f", values, num_samples)
     return values
 
@@ -150,20 +151,28 @@ def _score_function_estimate(
     f: Cost, dist: Distribution, params: Params, key: jax.Array, num_samples: int, baseline: Any
 ) -> Params:
     """The gradient of :func:`_surrogate`, written out so that the samples are drawn once."""
-    # The barrier stops XLA from regenerating the samples in every reduction; the score term is
-    # one weighted sum, in closed form for the common families.
-    x = jax.lax.optimization_barrier(
-        _sharding.shard_samples(distributions.sample_checked(dist, params, key, (num_samples,)))
-    )
+    sample_last = _sample_last.applies(dist, params, num_samples)
+    if sample_last:
+        z = _sample_last.standard_normals(params, key, num_samples)
+        x = _sample_last.samples(params, z)
+    else:
+        # The barrier stops XLA from regenerating the samples in every reduction; the score term
+        # is one weighted sum, in closed form for the common families.
+        x = jax.lax.optimization_barrier(
+            _sharding.shard_samples(distributions.sample_checked(dist, params, key, (num_samples,)))
+        )
 
     def mean_cost(p: Params) -> tuple[jax.Array, jax.Array]:
-        f_values = _costs(f, x, p, num_samples)
+        f_values = _costs(f, x, p, num_samples, axis=-1 if sample_last else 0)
         return jnp.mean(f_values), f_values
 
     # Differentiate the checked (floating) parameters: jax.grad refuses integer leaves.
     explicit, f_values = jax.grad(mean_cost, has_aux=True)(params)
-    advantage = jax.lax.stop_gradient(f_values - v.baseline_values(baseline, f_values))
-    score = _scores.weighted_score(dist, params, x, advantage / num_samples)
+    weights = jax.lax.stop_gradient(f_values - v.baseline_values(baseline, f_values)) / num_samples
+    if sample_last:
+        score = _sample_last.weighted_score(params, z, weights)
+    else:
+        score = _scores.weighted_score(dist, params, x, weights)
     return jax.tree.map(jnp.add, score, explicit)
 
 
@@ -215,6 +224,9 @@ def pathwise(
     v.check_num_samples_memory(num_samples, checked, size)
 
     def objective(p: Params, k: jax.Array, n: int) -> jax.Array:
+        if _sample_last.applies(dist, p, n):
+            x = _sample_last.samples(p, _sample_last.standard_normals(p, k, n))
+            return jnp.mean(_costs(f, x, p, n, axis=-1))
         x = _sharding.shard_samples(distributions.rsample_checked(dist, p, k, (n,)))
         return jnp.mean(_costs(f, x, p, n))
 
