@@ -25,6 +25,10 @@ rolled hash costs little, and unrolling it changed the rounding of a chapter's f
 of another implementation, a draw of 2³¹ numbers or more (the loop indexes with int32),
 ``jax_threefry_partitionable`` off, or samples split over a mesh (where the rolled hash
 partitions with the samples; see :mod:`gradest._sharding`) get ``jax.random`` itself.
+
+Large Gaussian draws are wanted with the sample axis last (:mod:`gradest._sample_last`):
+:func:`normal_sample_last` writes the same numbers in that layout, block by block, through keys of
+three words (Threefry's two and the block's first counter) that only draw.
 """
 
 from __future__ import annotations
