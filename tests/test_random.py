@@ -122,44 +122,44 @@ def test_the_original_counter_layout_gets_jax_random() -> None:
         same(_random.normal(KEY, shape), jax.random.normal(KEY, shape))
 
 
-# Samples × numbers per sample: below one chunk, one block, blocks with an overlapping last block,
-# fewer samples than a block holds, one number per sample, and a matrix batch.
-SAMPLE_LAST_SHAPES = [
-    (7, 3),
-    (CHUNK // 4, 4),
-    (1000, 10),
-    (3 * CHUNK + 5, 2),
-    (5, CHUNK),
-    (CHUNK + 1, 1),
-    (60, 3, 40),
+# (N, *batch), first sample, samples in the block: blocks of one sample, of a single number per
+# sample, one past a chunk, and of a matrix batch, at the start, middle and end of the draw.
+BLOCKS = [
+    ((7, 3), 0, 7),
+    ((7, 3), 6, 1),
+    ((3 * CHUNK, 2), 1000, CHUNK + 1),
+    ((CHUNK + 1, 1), 3, 17),
+    ((60, 3, 40), 20, 40),
 ]
 
 
-@pytest.mark.parametrize("shape", SAMPLE_LAST_SHAPES, ids=str)
+@pytest.mark.parametrize(("shape", "first", "count"), BLOCKS, ids=str)
 @pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16, jnp.float32], ids=str)
-def test_sample_last_draws_match_jax_random(shape: tuple[int, ...], dtype: Any) -> None:
-    expected = jnp.moveaxis(jax.random.normal(KEY, shape, dtype), 0, -1)
-    same(jax.jit(lambda k: _random.normal_sample_last(k, shape, dtype))(KEY), expected)
+def test_blocks_of_samples_match_jax_random(
+    shape: tuple[int, ...], first: int, count: int, dtype: Any
+) -> None:
+    expected = jnp.moveaxis(jax.random.normal(KEY, shape, dtype), 0, -1)[..., first : first + count]
+    # ``first`` traced, as in the estimators' loops over blocks.
+    block = jax.jit(lambda k, i: _random.normal_block(k, i, count, shape[1:], dtype))(KEY, first)
+    same(block, expected)
 
 
-def test_sample_last_draws_of_64_bits_and_other_keys_match() -> None:
-    shape = (CHUNK + 3, 5)
+def test_blocks_of_64_bit_samples_match() -> None:
     with jax.enable_x64(True):
         key = jax.random.key(5)
-        expected = jnp.moveaxis(jax.random.normal(key, shape, jnp.float64), 0, -1)
-        same(_random.normal_sample_last(key, shape, jnp.float64), expected)
-    for key in (jax.random.PRNGKey(7), jax.random.key(7, impl="rbg")):
-        same(_random.normal_sample_last(key, shape), jnp.moveaxis(jax.random.normal(key, shape), 0, -1))
-    with jax.threefry_partitionable(False):
-        same(_random.normal_sample_last(KEY, shape), jnp.moveaxis(jax.random.normal(KEY, shape), 0, -1))
+        expected = jnp.moveaxis(jax.random.normal(key, (CHUNK + 3, 5), jnp.float64), 0, -1)[..., 10:20]
+        same(_random.normal_block(key, 10, 10, (5,), jnp.float64), expected)
 
 
-def test_sample_last_draws_are_written_in_that_layout() -> None:
-    # The block keys appear in the program (no transpose of a draw in the other layout), and they
-    # only draw: splitting one is refused.
-    program = str(jax.make_jaxpr(lambda k: _random.normal_sample_last(k, (CHUNK, 10)))(KEY))
-    assert "key<fut>" in program
-    assert "key<fut>" not in str(jax.make_jaxpr(lambda k: _random.normal_sample_last(k, (100, 10)))(KEY))
+def test_block_keys_only_draw() -> None:
     block_key = jax.random.wrap_key_data(jnp.zeros(3, jnp.uint32), impl=_random._TRANSPOSED_BLOCKS)
     with pytest.raises(TypeError, match="only draws bits"):
         jax.random.split(block_key)
+
+
+def test_which_keys_the_unrolled_hash_can_draw() -> None:
+    assert _random.unrolled_applies(KEY, 10**6) and _random.unrolled_applies(jax.random.PRNGKey(1), 10**6)
+    assert not _random.unrolled_applies(KEY, 2**31)
+    assert not _random.unrolled_applies(jax.random.key(1, impl="rbg"), 10**6)
+    with jax.threefry_partitionable(False):
+        assert not _random.unrolled_applies(KEY, 10**6)

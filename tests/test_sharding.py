@@ -58,18 +58,18 @@ SCRIPT = textwrap.dedent(
     big = 2 * gradest._random.CHUNK + 2
     ESTIMATORS["pathwise, N above one chunk"] = lambda k: gradest.pathwise(quad, *normal, k, big)
     assert gradest._random.fast_key(key, big) is not key
-    # Above gradest._sample_last.MIN_NUMBERS numbers one device draws them with the sample axis
-    # last; under the mesh the samples stay on the leading axis, which is the one split.
-    large = gradest._sample_last.MIN_NUMBERS // 2 + 2
-    ESTIMATORS["score_function, sample-last size"] = lambda k: gradest.score_function(quad, *normal, k, large)
-    ESTIMATORS["pathwise, sample-last size"] = lambda k: gradest.pathwise(quad, *normal, k, large)
-    assert gradest._sample_last.applies(normal[0], normal[1], large)
+    # Above gradest._streamed.MIN_NUMBERS numbers one device streams over blocks of samples;
+    # under the mesh the estimators hold the samples, whose leading axis is the one split.
+    large = gradest._streamed.MIN_NUMBERS // 2 + 2
+    ESTIMATORS["score_function, streamed size"] = lambda k: gradest.score_function(quad, *normal, k, large)
+    ESTIMATORS["pathwise, streamed size"] = lambda k: gradest.pathwise(quad, *normal, k, large)
+    assert gradest._streamed.applies(normal[0], normal[1], key, large)
     # Without the mesh nothing is split, so the check below can fail.
     assert "all-reduce" not in jax.jit(ESTIMATORS["score_function"]).lower(key).compile().as_text()
     mesh = jax.make_mesh((2,), ("samples",), axis_types=(AxisType.Auto,))
     with jax.set_mesh(mesh):
         assert gradest._random.fast_key(key, big) is key
-        assert not gradest._sample_last.applies(normal[0], normal[1], large)
+        assert not gradest._streamed.applies(normal[0], normal[1], key, large)
     for name, estimator in ESTIMATORS.items():
         one_device = jax.jit(estimator)(key)
         with jax.set_mesh(mesh):
@@ -77,9 +77,9 @@ SCRIPT = textwrap.dedent(
             sharded = program(key)
         # The samples were split: the means are partial sums combined across the devices.
         assert "all-reduce" in program.as_text(), name
-        # A million float32 terms summed in another order (the sample-last layout) round apart
-        # by about 1e-5 of the sum.
-        rtol = 1e-4 if "sample-last" in name else 1e-5
+        # A million float32 terms summed in another order (block by block) round apart by up to
+        # about 1e-5 of the sum.
+        rtol = 1e-4 if "streamed" in name else 1e-5
         for a, b in zip(jax.tree.leaves(one_device), jax.tree.leaves(sharded), strict=True):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=1e-6, err_msg=name)
     print("sharded estimates agree")

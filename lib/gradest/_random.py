@@ -26,9 +26,8 @@ of another implementation, a draw of 2³¹ numbers or more (the loop indexes wit
 ``jax_threefry_partitionable`` off, or samples split over a mesh (where the rolled hash
 partitions with the samples; see :mod:`gradest._sharding`) get ``jax.random`` itself.
 
-Large Gaussian draws are wanted with the sample axis last (:mod:`gradest._sample_last`):
-:func:`normal_sample_last` writes the same numbers in that layout, block by block, through keys of
-three words (Threefry's two and the block's first counter) that only draw.
+Large Gaussian estimates run in one pass over blocks of samples (:mod:`gradest._streamed`):
+:func:`normal_block` draws one block of the same numbers, with the sample axis last.
 """
 
 from __future__ import annotations
@@ -124,12 +123,12 @@ def fast_key(key: jax.Array, size: int, chunk: int | None = CHUNK) -> jax.Array:
     """``key`` re-wrapped to draw ``size`` numbers with :func:`unrolled_threefry`, where that gives
     ``jax.random``'s numbers faster; otherwise ``key`` itself (draws of one chunk or less among them:
     there the rolled hash costs little, and keeps the programs, and their rounding, as they were)."""
-    if (chunk is not None and size <= chunk) or not _unrolled_applies(key, size):
+    if (chunk is not None and size <= chunk) or not unrolled_applies(key, size):
         return key
     return jax.random.wrap_key_data(jax.random.key_data(key), impl=unrolled_threefry(chunk))
 
 
-def _unrolled_applies(key: jax.Array, size: int) -> bool:
+def unrolled_applies(key: jax.Array, size: int) -> bool:
     """Whether the unrolled hash can draw ``size`` numbers of ``key`` as ``jax.random`` would."""
     return (
         size < 2**31
@@ -153,7 +152,7 @@ def _bits_only(*_: Any) -> Any:
 
 
 #: Keys of three words (Threefry's two and the block's first counter) that draw a block of the
-#: numbers of an (N, B) draw transposed, (B, C), for :func:`normal_sample_last`.
+#: numbers of an (N, B) draw transposed, (B, C), for :func:`normal_block`.
 _TRANSPOSED_BLOCKS = jax_extend_random.define_prng_impl(
     key_shape=(3,),
     seed=_bits_only,
@@ -177,33 +176,23 @@ def normal(key: jax.Array, shape: tuple[int, ...], dtype: Any = float) -> jax.Ar
     return _flat(lambda k, s: jax.random.normal(k, s, dtype), key, shape)
 
 
-def normal_sample_last(key: jax.Array, shape: tuple[int, ...], dtype: Any = float) -> jax.Array:
-    """``jnp.moveaxis(jax.random.normal(key, shape, dtype), 0, -1)``: shape ``(*shape[1:], shape[0])``.
+def normal_block(
+    key: jax.Array, first: Any, count: int, batch_shape: tuple[int, ...], dtype: Any = float
+) -> jax.Array:
+    """Samples ``first, …, first + count − 1`` of ``jax.random.normal(key, (N, *batch_shape), dtype)``,
+    bit for bit, with the sample axis last: shape ``(*batch_shape, count)``.
 
-    The draw of N = ``shape[0]`` samples of B = ``prod(shape[1:])`` numbers each, with the sample
-    axis last, written in that layout: a loop over blocks of about :data:`CHUNK` numbers, each
-    hashed from its own counters (sample n, number b: counter n·B + b) and turned into normals by
-    ``jax.random``. The last block overlaps the one before it when C does not divide N: the same
-    counters, so the same numbers, written twice. Where the unrolled hash does not apply (see
-    :func:`fast_key`), it is that ``moveaxis`` itself.
+    The block's B = prod(batch_shape) by ``count`` counters (number b of sample n is counter
+    n·B + b) are hashed in that layout by the unrolled hash, with a key of three words (Threefry's
+    two and the block's first counter) that only draws; ``jax.random`` turns the bits into normals.
+    ``first`` may be traced. Only for keys where :func:`unrolled_applies` holds for the whole draw.
     """
-    num, width = shape[0], math.prod(shape[1:])
-    if num * width <= CHUNK or not _unrolled_applies(key, num * width):
-        return jnp.moveaxis(normal(key, shape, dtype), 0, -1)
-    columns = min(num, max(1, CHUNK // width))
-    data = jax.random.key_data(key)
-
-    def block(i: jax.Array, out: jax.Array) -> jax.Array:
-        first = jnp.minimum(i * columns, num - columns)
-        block_key = jax.random.wrap_key_data(
-            jnp.concatenate([data, (first * width).astype(np.uint32)[None]]), impl=_TRANSPOSED_BLOCKS
-        )
-        return lax.dynamic_update_slice(
-            out, jax.random.normal(block_key, (width, columns), dtype), (0, first)
-        )
-
-    out = jnp.zeros((width, num), jax.dtypes.canonicalize_dtype(dtype))
-    return lax.fori_loop(0, -(-num // columns), block, out).reshape(*shape[1:], num)
+    width = math.prod(batch_shape)
+    block_key = jax.random.wrap_key_data(
+        jnp.concatenate([jax.random.key_data(key), jnp.asarray(first * width, np.uint32)[None]]),
+        impl=_TRANSPOSED_BLOCKS,
+    )
+    return jax.random.normal(block_key, (width, count), dtype).reshape(*batch_shape, count)
 
 
 def uniform(

@@ -13,7 +13,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gradest import _sample_last, _scores, _sharding, distributions
+from gradest import _scores, _sharding, _streamed, distributions
 from gradest import _validation as v
 from gradest.types import Baseline, Cost, Distribution, Params, PyTree
 
@@ -151,29 +151,27 @@ def _score_function_estimate(
     f: Cost, dist: Distribution, params: Params, key: jax.Array, num_samples: int, baseline: Any
 ) -> Params:
     """The gradient of :func:`_surrogate`, written out so that the samples are drawn once."""
-    sample_last = _sample_last.applies(dist, params, num_samples)
-    if sample_last:
-        z = _sample_last.standard_normals(params, key, num_samples)
-        x = _sample_last.samples(params, z)
-    else:
-        # The barrier stops XLA from regenerating the samples in every reduction; the score term
-        # is one weighted sum, in closed form for the common families.
-        x = jax.lax.optimization_barrier(
-            _sharding.shard_samples(distributions.sample_checked(dist, params, key, (num_samples,)))
-        )
+    if _streamed.applies(dist, params, key, num_samples):
+        return _streamed.score_function(_last_axis_costs(f), params, key, num_samples, baseline)
+    # The barrier stops XLA from regenerating the samples in every reduction; the score term is
+    # one weighted sum, in closed form for the common families.
+    x = jax.lax.optimization_barrier(
+        _sharding.shard_samples(distributions.sample_checked(dist, params, key, (num_samples,)))
+    )
 
     def mean_cost(p: Params) -> tuple[jax.Array, jax.Array]:
-        f_values = _costs(f, x, p, num_samples, axis=-1 if sample_last else 0)
+        f_values = _costs(f, x, p, num_samples)
         return jnp.mean(f_values), f_values
 
     # Differentiate the checked (floating) parameters: jax.grad refuses integer leaves.
     explicit, f_values = jax.grad(mean_cost, has_aux=True)(params)
-    weights = jax.lax.stop_gradient(f_values - v.baseline_values(baseline, f_values)) / num_samples
-    if sample_last:
-        score = _sample_last.weighted_score(params, z, weights)
-    else:
-        score = _scores.weighted_score(dist, params, x, weights)
+    advantage = jax.lax.stop_gradient(f_values - v.baseline_values(baseline, f_values))
+    score = _scores.weighted_score(dist, params, x, advantage / num_samples)
     return jax.tree.map(jnp.add, score, explicit)
+
+
+def _last_axis_costs(f: Cost) -> _streamed.Costs:
+    return lambda x, params, count: _costs(f, x, params, count, axis=-1)
 
 
 def pathwise(
@@ -224,12 +222,14 @@ def pathwise(
     v.check_num_samples_memory(num_samples, checked, size)
 
     def objective(p: Params, k: jax.Array, n: int) -> jax.Array:
-        if _sample_last.applies(dist, p, n):
-            x = _sample_last.samples(p, _sample_last.standard_normals(p, k, n))
-            return jnp.mean(_costs(f, x, p, n, axis=-1))
         x = _sharding.shard_samples(distributions.rsample_checked(dist, p, k, (n,)))
         return jnp.mean(_costs(f, x, p, n))
 
-    # Differentiate the checked (floating) parameters: integer leaves such as ``{"scale": 1}``
-    # would make ``jax.grad`` refuse the input.
-    return _batched(lambda k, n: jax.grad(objective)(checked, k, n), key, num_samples, size)
+    def estimate(k: jax.Array, n: int) -> Params:
+        if _streamed.applies(dist, checked, k, n):
+            return _streamed.pathwise(_last_axis_costs(f), checked, k, n)
+        # Differentiate the checked (floating) parameters: integer leaves such as ``{"scale": 1}``
+        # would make ``jax.grad`` refuse the input.
+        return jax.grad(objective)(checked, k, n)
+
+    return _batched(estimate, key, num_samples, size)

@@ -1,0 +1,171 @@
+r"""Large Gaussian estimates in one pass over blocks of samples, never holding all N of them.
+
+For N samples of a ``Normal`` with B = prod(batch_shape) variables, the score-function and
+pathwise estimates are sums over the samples. Holding the N·B numbers, the compiled program writes
+them to memory and reads them back once per term; beyond the caches (10⁷ float32 numbers are
+40 MB) that traffic, not the random numbers, took most of the time (``book/performance.md``).
+Above :data:`MIN_NUMBERS` numbers the estimators therefore loop over blocks of samples
+(:data:`BLOCK` numbers each): each block's normals are drawn (the same numbers as the draw of all
+N, bit for bit: :func:`gradest._random.normal_block`), the cost is evaluated on them, and the block
+adds its terms to running sums; the score is in closed form,
+
+.. math::
+   \sum_n w_n \nabla_\mu \log p(x_n) = \frac{1}{\sigma}\sum_n w_n z_n,\qquad
+   \sum_n w_n \nabla_\sigma \log p(x_n) = \frac{1}{\sigma}\Big(\sum_n w_n z_n^2 - \sum_n w_n\Big),
+   \qquad x_n = \mu + \sigma z_n .
+
+A baseline computed from all the costs (RLOO, the batch mean) needs them before any weight is
+known, so it takes two passes: the first keeps the N costs, the second draws the blocks again.
+Same samples, same estimator; the sums run block by block, so an estimate agrees with the one that
+holds all samples up to float rounding (``tests/test_streamed.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from gradest import _random, _scores
+from gradest import _validation as v
+from gradest.distributions import Normal, Params
+from gradest.types import Distribution
+
+#: Draws of more numbers than this (N·B, 4 MiB of float32) take the streamed path.
+MIN_NUMBERS = 2**20
+#: Numbers drawn per block: a block's normals and costs stay in the first cache levels.
+BLOCK = 4 * _random.CHUNK
+
+#: ``costs(x, params, count)``: the cost of each of ``count`` samples on the last axis of ``x``.
+Costs = Callable[[jax.Array, Params, int], jax.Array]
+
+
+def applies(dist: Distribution, params: Params, key: jax.Array, num_samples: int) -> bool:
+    """Whether an estimate from ``num_samples`` draws of ``dist`` takes the streamed path.
+
+    Exactly ``Normal`` (a subclass may redefine its sampler or density), more than one variable
+    (with one, the samples are contiguous already, and holding them was faster), more than
+    :data:`MIN_NUMBERS` numbers, and a key whose numbers the unrolled hash can draw block by block
+    (which excludes a mesh that splits the samples over devices).
+    """
+    if type(dist) is not Normal:
+        return False
+    width = math.prod(dist._batch_shape(params))
+    size = num_samples * width
+    return width > 1 and size > MIN_NUMBERS and _random.unrolled_applies(key, size)
+
+
+def _blocks(
+    params: Params, key: jax.Array, num_samples: int
+) -> tuple[Callable[[Any, int], jax.Array], int, int]:
+    """``(block, size, full)``: ``block(first, count)`` gives the standard normals of samples
+    ``first, …, first + count − 1`` with the sample axis last, shape ``batch_shape + (count,)``;
+    the N samples are ``full`` blocks of ``size`` and a last block of ``N − full·size``."""
+    loc, scale = params["loc"], params["scale"]
+    batch = jnp.broadcast_shapes(jnp.shape(loc), jnp.shape(scale))
+    dtype = jnp.result_type(loc, scale)
+    size = max(1, min(num_samples, BLOCK // math.prod(batch)))
+
+    def block(first: Any, count: int) -> jax.Array:
+        return _random.normal_block(key, first, count, batch, dtype)
+
+    return block, size, num_samples // size
+
+
+def _scan_blocks(
+    params: Params,
+    key: jax.Array,
+    num_samples: int,
+    step: Callable[[Any, jax.Array, Any], tuple[Any, Any]],
+    init: Any,
+) -> tuple[Any, Any]:
+    """``step(carry, z, first) -> (carry, y)`` scanned over the blocks of standard normals z (see
+    :func:`_blocks`); returns the last carry and the ``y`` of all blocks, concatenated.
+
+    Each trip draws the next block into the loop's carry: XLA then writes the normals to memory
+    once per block, where a block drawn and used in the same trip had the hash fused into, and
+    recomputed by, each of its consumers whenever XLA's fusion heuristics chose so (three to ten
+    times slower). The last trip draws one block that is not used.
+    """
+    block, size, full = _blocks(params, key, num_samples)
+
+    def trip(state: tuple[Any, jax.Array], i: jax.Array) -> tuple[tuple[Any, jax.Array], Any]:
+        carry, z = state
+        carry, y = step(carry, z, i * size)
+        return (carry, block(jnp.minimum(i + 1, full - 1) * size, size)), y
+
+    (carry, _), ys = lax.scan(trip, (init, block(0, size)), jnp.arange(full))
+    ys = jax.tree.map(lambda y: y.reshape(-1, *y.shape[2:]), ys)
+    if num_samples > full * size:
+        carry, y = step(carry, block(full * size, num_samples - full * size), full * size)
+        ys = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), ys, y)
+    return carry, ys
+
+
+def _samples(params: Params, z: jax.Array) -> jax.Array:
+    return params["loc"][..., None] + params["scale"][..., None] * z
+
+
+def _add(a: Any, b: Any) -> Any:
+    return jax.tree.map(jnp.add, a, b)
+
+
+def score_function(costs: Costs, params: Params, key: jax.Array, num_samples: int, baseline: Any) -> Params:
+    """The score-function estimate of :func:`gradest.score_function` for a ``Normal``, streamed."""
+    loc, scale = params["loc"], params["scale"]
+    dtype = jnp.result_type(loc, scale)
+    batch = jnp.broadcast_shapes(jnp.shape(loc), jnp.shape(scale))
+    f_values = None
+    if callable(baseline):
+
+        def block_costs(carry: None, z: jax.Array, first: Any) -> tuple[None, jax.Array]:
+            return None, costs(_samples(params, z), params, z.shape[-1])
+
+        f_values = jax.lax.stop_gradient(_scan_blocks(params, key, num_samples, block_costs, None)[1])
+    zeros = jnp.zeros((num_samples,), dtype)
+    baselines = v.baseline_values(baseline, zeros if f_values is None else f_values)
+
+    def add_block(carry: Any, z: jax.Array, first: Any) -> tuple[Any, None]:
+        count = z.shape[-1]
+
+        def block_mean(p: Params) -> tuple[jax.Array, jax.Array]:
+            values = costs(_samples(params, z), p, count)
+            return jnp.sum(values) / num_samples, values
+
+        explicit, values = jax.grad(block_mean, has_aux=True)(params)
+        if f_values is not None:
+            values = lax.dynamic_slice(f_values, (first,), (count,))
+        w = (
+            jax.lax.stop_gradient(values - lax.dynamic_slice(baselines, (first,), (count,))) / num_samples
+        ).astype(dtype)
+        rows = z.reshape(-1, count)
+        terms = (rows @ w, jnp.einsum("bn,bn->b", rows * w, rows), jnp.sum(w))
+        return _add(carry, (terms, explicit)), None
+
+    width = math.prod(batch)
+    init = (
+        (jnp.zeros(width, dtype), jnp.zeros(width, dtype), jnp.zeros((), dtype)),
+        jax.tree.map(jnp.zeros_like, params),
+    )
+    ((weighted, squares, total), explicit), _ = _scan_blocks(params, key, num_samples, add_block, init)
+    score = {
+        "loc": _scores.unbroadcast(weighted.reshape(batch) / scale, loc),
+        "scale": _scores.unbroadcast((squares.reshape(batch) - total) / scale, scale),
+    }
+    return _add(score, explicit)
+
+
+def pathwise(costs: Costs, params: Params, key: jax.Array, num_samples: int) -> Params:
+    """The pathwise estimate of :func:`gradest.pathwise` for a ``Normal``, streamed."""
+
+    def add_block(carry: Params, z: jax.Array, first: Any) -> tuple[Params, None]:
+        def block_mean(p: Params) -> jax.Array:
+            return jnp.sum(costs(_samples(p, z), p, z.shape[-1])) / num_samples
+
+        return _add(carry, jax.grad(block_mean)(params)), None
+
+    return _scan_blocks(params, key, num_samples, add_block, jax.tree.map(jnp.zeros_like, params))[0]

@@ -1,0 +1,141 @@
+"""Large Gaussian estimates streamed over blocks of samples (gradest._streamed) agree with the rest.
+
+Above ``MIN_NUMBERS`` numbers the score-function and pathwise estimators of a ``Normal`` loop over
+blocks of the same samples (``tests/test_random.py`` checks the blocks bit for bit), so each
+estimate must agree with the one that holds all samples up to the rounding of a million float32
+terms summed in another order; the unbiasedness tests of the estimators then carry over. An
+estimate from another key must disagree: the tolerance can fail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gradest
+from gradest import _streamed
+
+KEY = jax.random.key(2027)
+BASELINES = {
+    "none": None,
+    "constant": 3.0,
+    "per-sample constant": "per-sample",
+    "rloo": gradest.rloo,
+    "batch mean": gradest.control_variates.batch_mean,
+}
+
+
+def cost(x: jax.Array, params: Any) -> jax.Array:
+    # Depends on the parameters too: the explicit term of the score function is exercised.
+    return jnp.sum((x - 0.3) ** 2) + jnp.sum(params["loc"] * x) ** 2 / x.size
+
+
+def params_for(batch: tuple[int, ...]) -> dict[str, jax.Array]:
+    loc = jnp.linspace(-1.0, 1.0, int(np.prod(batch))).reshape(batch)
+    return {"loc": loc, "scale": jnp.float32(1.3)}
+
+
+def num_samples(batch: tuple[int, ...]) -> int:
+    # Not a multiple of the block: the last block is shorter.
+    return _streamed.MIN_NUMBERS // int(np.prod(batch)) + 3
+
+
+def both_paths(estimate: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    streamed = jax.jit(estimate)(KEY)
+    with monkeypatch.context() as m:
+        m.setattr(_streamed, "MIN_NUMBERS", 2**62)
+        held = jax.jit(estimate)(KEY)
+    return streamed, held
+
+
+def assert_agree(a: Any, b: Any, rtol: float = 1e-5) -> None:
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        assert x.shape == y.shape and x.dtype == y.dtype
+        np.testing.assert_allclose(
+            np.asarray(x), np.asarray(y), rtol=rtol, atol=rtol * float(jnp.max(jnp.abs(y)))
+        )
+
+
+@pytest.mark.parametrize("batch", [(10,), (3, 40)], ids=str)
+@pytest.mark.parametrize("baseline", BASELINES, ids=str)
+def test_score_function_agrees_with_holding_all_samples(batch, baseline, monkeypatch) -> None:
+    params, n = params_for(batch), num_samples(batch)
+    assert _streamed.applies(gradest.Normal(), params, KEY, n)
+    b = BASELINES[baseline]
+    if b == "per-sample":
+        b = jnp.linspace(0.0, 5.0, n)
+
+    def estimate(k: jax.Array) -> Any:
+        return gradest.score_function(cost, gradest.Normal(), params, k, n, baseline=b)
+
+    assert_agree(*both_paths(estimate, monkeypatch))
+
+
+@pytest.mark.parametrize("batch", [(10,), (3, 40)], ids=str)
+def test_pathwise_agrees_with_holding_all_samples(batch, monkeypatch) -> None:
+    params, n = params_for(batch), num_samples(batch)
+    assert_agree(*both_paths(lambda k: gradest.pathwise(cost, gradest.Normal(), params, k, n), monkeypatch))
+
+
+def test_batches_broadcast_parameters_and_vmap_over_keys(monkeypatch) -> None:
+    # scale per variable, loc shared; batches of N/2 samples, each above the threshold; two keys.
+    params = {"loc": jnp.float32(0.2), "scale": jnp.array([0.5, 1.0, 2.0, 4.0])}
+    n = 2 * (_streamed.MIN_NUMBERS // 4 + 8)
+    keys = jax.random.split(KEY, 2)
+
+    def estimate(key: jax.Array) -> Any:
+        def one(k: jax.Array) -> Any:
+            sf = gradest.score_function(
+                cost, gradest.Normal(), params, k, n, baseline=gradest.rloo, batch_size=n // 2
+            )
+            return sf, gradest.pathwise(cost, gradest.Normal(), params, k, n, batch_size=n // 2)
+
+        return jax.vmap(one)(keys)
+
+    streamed, held = both_paths(estimate, monkeypatch)
+    assert streamed[0]["loc"].shape == (2,) and streamed[0]["scale"].shape == (2, 4)
+    assert_agree(streamed, held)
+
+
+def test_another_key_fails_the_comparison(monkeypatch) -> None:
+    batch = (10,)
+    params, n = params_for(batch), num_samples(batch)
+    streamed, _ = both_paths(
+        lambda k: gradest.score_function(cost, gradest.Normal(), params, k, n), monkeypatch
+    )
+    other = gradest.score_function(cost, gradest.Normal(), params, jax.random.key(1), n)
+    with pytest.raises(AssertionError):
+        assert_agree(streamed, other)
+
+
+def test_streaming_bounds_memory() -> None:
+    # The streamed program never holds the N·B numbers: its temporaries are a few blocks (the
+    # baseline's pass keeps the N costs).
+    params, n = params_for((10,)), 4 * num_samples((10,))
+    for estimate in (
+        lambda k: gradest.score_function(cost, gradest.Normal(), params, k, n),
+        lambda k: gradest.pathwise(cost, gradest.Normal(), params, k, n),
+    ):
+        temporaries = jax.jit(estimate).lower(KEY).compile().memory_analysis().temp_size_in_bytes
+        assert temporaries < n * 10 * 4 / 20, temporaries
+
+
+@dataclass(frozen=True)
+class ShiftedNormal(gradest.Normal):
+    """A subclass may change the sampler: it keeps the path that holds the samples."""
+
+
+def test_which_estimates_are_streamed() -> None:
+    vector, scalar = params_for((10,)), {"loc": jnp.float32(0.0), "scale": jnp.float32(1.0)}
+    n = num_samples((10,))
+    assert _streamed.applies(gradest.Normal(), vector, KEY, n)
+    assert not _streamed.applies(gradest.Normal(), vector, KEY, _streamed.MIN_NUMBERS // 10)
+    assert not _streamed.applies(gradest.Normal(), scalar, KEY, 10 * n)
+    assert not _streamed.applies(ShiftedNormal(), vector, KEY, n)
+    assert not _streamed.applies(gradest.Gumbel(), {"loc": vector["loc"], "scale": jnp.float32(1.0)}, KEY, n)
+    assert not _streamed.applies(gradest.Normal(), vector, jax.random.key(0, impl="rbg"), n)
