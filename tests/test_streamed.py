@@ -139,3 +139,11 @@ def test_which_estimates_are_streamed() -> None:
     assert not _streamed.applies(ShiftedNormal(), vector, KEY, n)
     assert not _streamed.applies(gradest.Gumbel(), {"loc": vector["loc"], "scale": jnp.float32(1.0)}, KEY, n)
     assert not _streamed.applies(gradest.Normal(), vector, jax.random.key(0, impl="rbg"), n)
+
+
+def test_rloo_of_one_sample_is_refused_as_when_held() -> None:
+    # One sample of more than MIN_NUMBERS variables: streamed, and RLOO's own check still runs.
+    params = {"loc": jnp.zeros(_streamed.MIN_NUMBERS + 1), "scale": jnp.float32(1.0)}
+    assert _streamed.applies(gradest.Normal(), params, KEY, 1)
+    with pytest.raises(ValueError, match="2"):
+        gradest.score_function(cost, gradest.Normal(), params, KEY, 1, baseline=gradest.rloo)

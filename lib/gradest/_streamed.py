@@ -14,8 +14,9 @@ adds its terms to running sums; the score is in closed form,
    \sum_n w_n \nabla_\sigma \log p(x_n) = \frac{1}{\sigma}\Big(\sum_n w_n z_n^2 - \sum_n w_n\Big),
    \qquad x_n = \mu + \sigma z_n .
 
-A baseline computed from all the costs (RLOO, the batch mean) needs them before any weight is
-known, so it takes two passes: the first keeps the N costs, the second draws the blocks again.
+A baseline computed from all the costs needs them before any weight is known: RLOO and the batch
+mean, affine in the costs, follow from a few more running sums; any other takes two passes, the
+first keeping the N costs, the second drawing the blocks again.
 Same samples, same estimator; the sums run block by block, so an estimate agrees with the one that
 holds all samples up to float rounding (``tests/test_streamed.py``).
 """
@@ -30,7 +31,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from gradest import _random, _scores
+from gradest import _random, _scores, control_variates
 from gradest import _validation as v
 from gradest.distributions import Normal, Params
 from gradest.types import Distribution
@@ -114,20 +115,42 @@ def _add(a: Any, b: Any) -> Any:
     return jax.tree.map(jnp.add, a, b)
 
 
+def _affine_in_costs(baseline: Any, num_samples: int) -> tuple[float, float] | None:
+    """(α, β) with f_n − b_n = α f_n − β Σ_m f_m, for the library's baselines of that form."""
+    if baseline is control_variates.rloo:
+        return num_samples / (num_samples - 1), 1 / (num_samples - 1)
+    if baseline is control_variates.batch_mean:
+        return 1.0, 1 / num_samples
+    return None
+
+
 def score_function(costs: Costs, params: Params, key: jax.Array, num_samples: int, baseline: Any) -> Params:
-    """The score-function estimate of :func:`gradest.score_function` for a ``Normal``, streamed."""
+    r"""The score-function estimate of :func:`gradest.score_function` for a ``Normal``, streamed.
+
+    With weights :math:`w_n = f_n - b_n` the blocks add up :math:`\sum_n w_n z_n`,
+    :math:`\sum_n w_n z_n^2` and :math:`\sum_n w_n`. A constant baseline is subtracted in the
+    block; RLOO and the batch mean, :math:`w_n = \alpha f_n - \beta S` with :math:`S = \sum_m f_m`,
+    follow from the sums of :math:`f_n z_n`, :math:`f_n z_n^2`, :math:`f_n`, :math:`z_n` and
+    :math:`z_n^2` in one pass; any other function of the costs takes a first pass that keeps them.
+    """
     loc, scale = params["loc"], params["scale"]
     dtype = jnp.result_type(loc, scale)
     batch = jnp.broadcast_shapes(jnp.shape(loc), jnp.shape(scale))
+    affine = _affine_in_costs(baseline, num_samples)
     f_values = None
-    if callable(baseline):
+    if affine is not None:
+        # The baseline's own checks (RLOO needs two samples), on shapes only.
+        jax.eval_shape(baseline, jax.ShapeDtypeStruct((num_samples,), dtype))
+        constants = jnp.zeros((num_samples,), dtype)
+    elif callable(baseline):
 
         def block_costs(carry: None, z: jax.Array, first: Any) -> tuple[None, jax.Array]:
             return None, costs(_samples(params, z), params, z.shape[-1])
 
         f_values = jax.lax.stop_gradient(_scan_blocks(params, key, num_samples, block_costs, None)[1])
-    zeros = jnp.zeros((num_samples,), dtype)
-    baselines = v.baseline_values(baseline, zeros if f_values is None else f_values)
+        constants = v.baseline_values(baseline, f_values)
+    else:
+        constants = v.baseline_values(baseline, jnp.zeros((num_samples,), dtype))
 
     def add_block(carry: Any, z: jax.Array, first: Any) -> tuple[Any, None]:
         count = z.shape[-1]
@@ -139,22 +162,31 @@ def score_function(costs: Costs, params: Params, key: jax.Array, num_samples: in
         explicit, values = jax.grad(block_mean, has_aux=True)(params)
         if f_values is not None:
             values = lax.dynamic_slice(f_values, (first,), (count,))
-        w = (
-            jax.lax.stop_gradient(values - lax.dynamic_slice(baselines, (first,), (count,))) / num_samples
-        ).astype(dtype)
+        g = jax.lax.stop_gradient(values - lax.dynamic_slice(constants, (first,), (count,))).astype(dtype)
         rows = z.reshape(-1, count)
-        terms = (rows @ w, jnp.einsum("bn,bn->b", rows * w, rows), jnp.sum(w))
+        terms = [rows @ g, jnp.einsum("bn,bn->b", rows * g, rows), jnp.sum(g)]
+        if affine is not None:
+            terms += [jnp.sum(rows, axis=1), jnp.sum(rows * rows, axis=1)]
         return _add(carry, (terms, explicit)), None
 
     width = math.prod(batch)
-    init = (
-        (jnp.zeros(width, dtype), jnp.zeros(width, dtype), jnp.zeros((), dtype)),
-        jax.tree.map(jnp.zeros_like, params),
+    sums = [jnp.zeros(width, dtype), jnp.zeros(width, dtype), jnp.zeros((), dtype)]
+    if affine is not None:
+        sums += [jnp.zeros(width, dtype), jnp.zeros(width, dtype)]
+    (sums, explicit), _ = _scan_blocks(
+        params, key, num_samples, add_block, (sums, jax.tree.map(jnp.zeros_like, params))
     )
-    ((weighted, squares, total), explicit), _ = _scan_blocks(params, key, num_samples, add_block, init)
+    weighted, squares, total = sums[:3]
+    if affine is not None:
+        alpha, beta = affine
+        weighted, squares, total = (
+            alpha * weighted - beta * total * sums[3],
+            alpha * squares - beta * total * sums[4],
+            (alpha - beta * num_samples) * total,
+        )
     score = {
-        "loc": _scores.unbroadcast(weighted.reshape(batch) / scale, loc),
-        "scale": _scores.unbroadcast((squares.reshape(batch) - total) / scale, scale),
+        "loc": _scores.unbroadcast(weighted.reshape(batch) / (num_samples * scale), loc),
+        "scale": _scores.unbroadcast((squares.reshape(batch) - total) / (num_samples * scale), scale),
     }
     return _add(score, explicit)
 
