@@ -115,13 +115,15 @@ def _add(a: Any, b: Any) -> Any:
     return jax.tree.map(jnp.add, a, b)
 
 
-def _affine_in_costs(baseline: Any, num_samples: int) -> tuple[float, float] | None:
+def _affine_in_costs(baseline: Any, num_samples: int, dtype: Any) -> tuple[float, float] | None:
     """(α, β) with f_n − b_n = α f_n − β Σ_m f_m, for the library's baselines of that form."""
+    if baseline is not control_variates.rloo and baseline is not control_variates.batch_mean:
+        return None
+    # The baseline's own checks (RLOO needs two samples), on shapes only.
+    jax.eval_shape(baseline, jax.ShapeDtypeStruct((num_samples,), dtype))
     if baseline is control_variates.rloo:
         return num_samples / (num_samples - 1), 1 / (num_samples - 1)
-    if baseline is control_variates.batch_mean:
-        return 1.0, 1 / num_samples
-    return None
+    return 1.0, 1 / num_samples
 
 
 def score_function(costs: Costs, params: Params, key: jax.Array, num_samples: int, baseline: Any) -> Params:
@@ -136,11 +138,9 @@ def score_function(costs: Costs, params: Params, key: jax.Array, num_samples: in
     loc, scale = params["loc"], params["scale"]
     dtype = jnp.result_type(loc, scale)
     batch = jnp.broadcast_shapes(jnp.shape(loc), jnp.shape(scale))
-    affine = _affine_in_costs(baseline, num_samples)
+    affine = _affine_in_costs(baseline, num_samples, dtype)
     f_values = None
     if affine is not None:
-        # The baseline's own checks (RLOO needs two samples), on shapes only.
-        jax.eval_shape(baseline, jax.ShapeDtypeStruct((num_samples,), dtype))
         constants = jnp.zeros((num_samples,), dtype)
     elif callable(baseline):
 
