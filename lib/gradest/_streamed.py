@@ -38,8 +38,9 @@ from gradest.types import Distribution
 
 #: Draws of more numbers than this (N·B, 4 MiB of float32) take the streamed path.
 MIN_NUMBERS = 2**20
-#: Numbers drawn per block: a block's normals and costs stay in the first cache levels.
-BLOCK = 4 * _random.CHUNK
+#: Numbers drawn per block (512 KiB of float32, within a core's L2 cache): larger blocks ran
+#: faster up to this size (``book/performance.md``).
+BLOCK = 32 * _random.CHUNK
 
 #: ``costs(x, params, count)``: the cost of each of ``count`` samples on the last axis of ``x``.
 Costs = Callable[[jax.Array, Params, int], jax.Array]
