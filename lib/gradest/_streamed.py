@@ -88,20 +88,21 @@ def _scan_blocks(
     """``step(carry, z, first) -> (carry, y)`` scanned over the blocks of standard normals z (see
     :func:`_blocks`); returns the last carry and the ``y`` of all blocks, concatenated.
 
-    Each trip draws the next block into the loop's carry: XLA then writes the normals to memory
-    once per block, where a block drawn and used in the same trip had the hash fused into, and
-    recomputed by, each of its consumers whenever XLA's fusion heuristics chose so (three to ten
-    times slower). The last trip draws one block that is not used.
+    Each trip uses one block and draws the next into the loop's carry: XLA then writes the normals
+    to memory once per block, where a block drawn and used in the same trip had the hash fused
+    into, and recomputed by, each of its consumers whenever XLA's fusion heuristics chose so (three
+    to ten times slower). The last full block and the short one are used after the loop.
     """
     block, size, full = _blocks(params, key, num_samples)
 
     def trip(state: tuple[Any, jax.Array], i: jax.Array) -> tuple[tuple[Any, jax.Array], Any]:
         carry, z = state
         carry, y = step(carry, z, i * size)
-        return (carry, block(jnp.minimum(i + 1, full - 1) * size, size)), y
+        return (carry, block((i + 1) * size, size)), y
 
-    (carry, _), ys = lax.scan(trip, (init, block(0, size)), jnp.arange(full))
-    ys = jax.tree.map(lambda y: y.reshape(-1, *y.shape[2:]), ys)
+    (carry, z), ys = lax.scan(trip, (init, block(0, size)), jnp.arange(full - 1))
+    carry, y = step(carry, z, (full - 1) * size)
+    ys = jax.tree.map(lambda a, b: jnp.concatenate([a.reshape(-1, *b.shape[1:]), b]), ys, y)
     if num_samples > full * size:
         carry, y = step(carry, block(full * size, num_samples - full * size), full * size)
         ys = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), ys, y)
