@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import jax
+import numpy as np
 
 import gradest
 
@@ -58,16 +59,23 @@ def test_every_estimator_has_a_floor_and_runs_only_where_it_applies(monkeypatch)
 def test_floors_draw_the_fastest_way(monkeypatch):
     # Both variants of a floor hash unrolled (not jax.random's rolled threefry2x32): fused into the
     # floor's sum, or in the library's loop over chunks.
+    # The normals also block by block, as the streamed Gaussian estimators draw them.
     bench = load_script(monkeypatch)
     cell = bench.Cell(10**5, 3, "vector")
-    (fused, none), (kept, chunk) = bench.floor_variants("floor: N·D normals")
-    assert (fused, none) == ("floor: N·D normals", None) and chunk == gradest._random.CHUNK
-
-    def program(chunk):
-        return jax.jit(bench.FLOORS["floor: N·D normals"](cell, chunk)).lower(jax.random.key(0)).as_text()
-
-    assert "threefry2x32" not in program(None) and "stablehlo.while" not in program(None)
-    assert "threefry2x32" not in program(chunk) and "stablehlo.while" in program(chunk)
-    # An estimator's floor is the faster variant.
-    median = {(fused, 1): 2.0, (kept, 1): 3.0}
+    variants = bench.floor_variants("floor: N·D normals")
+    fused, kept, blocks = (name for name, _ in variants)
+    assert (kept, blocks) == (fused + bench.KEPT, fused + bench.BLOCKS)
+    programs = [jax.jit(build(cell)).lower(jax.random.key(0)).as_text() for _, build in variants]
+    assert all("threefry2x32" not in program for program in programs)
+    assert ["stablehlo.while" in program for program in programs] == [False, True, True]
+    assert [name for name, _ in bench.floor_variants("floor: N·D uniforms")] == [
+        "floor: N·D uniforms",
+        "floor: N·D uniforms" + bench.KEPT,
+    ]
+    # An estimator's floor is the fastest variant, and the blocks draw the same numbers.
+    median = {(fused, 1): 2.0, (kept, 1): 3.0, (blocks, 1): 2.5}
     assert bench.floor_rate(median, fused, 1) == 3.0
+    key = jax.random.key(0)
+    np.testing.assert_allclose(
+        jax.jit(variants[2][1](cell))(key), jax.jit(variants[0][1](cell))(key), rtol=1e-4
+    )
