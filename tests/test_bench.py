@@ -79,3 +79,13 @@ def test_floors_draw_the_fastest_way(monkeypatch):
     np.testing.assert_allclose(
         jax.jit(variants[2][1](cell))(key), jax.jit(variants[0][1](cell))(key), rtol=1e-4
     )
+
+
+def test_every_round_runs_every_program_once_in_a_new_order(monkeypatch):
+    # A fixed order measured identical programs differently by their position in the round.
+    bench = load_script(monkeypatch)
+    programs = list(range(12))
+    orders = [bench.round_order(programs, i) for i in range(5)]
+    assert all(sorted(order) == programs for order in orders)
+    assert len({tuple(order) for order in orders}) == 5
+    assert orders == [bench.round_order(programs, i) for i in range(5)]  # the same in every run
