@@ -128,7 +128,7 @@ def test_full_size_and_another_key_fails_the_comparison(monkeypatch) -> None:
 def test_streaming_bounds_memory() -> None:
     # The streamed program never holds the N·B numbers: its temporaries are a few blocks (the
     # baseline's pass keeps the N costs).
-    params, n = params_for((10,)), 16 * num_samples((10,))
+    params, n = params_for((10,)), 2**21
     for estimate in (
         lambda k: gradest.score_function(cost, gradest.Normal(), params, k, n),
         lambda k: gradest.pathwise(cost, gradest.Normal(), params, k, n),

@@ -36,8 +36,10 @@ from gradest import _validation as v
 from gradest.distributions import Normal, Params
 from gradest.types import Distribution
 
-#: Draws of more numbers than this (N·B, 4 MiB of float32) take the streamed path.
-MIN_NUMBERS = 2**20
+#: Draws of more numbers than this (N·B; 2 MiB of float32, one core's L2 cache on the build
+#: machine) take the streamed path: from 6·10⁵ numbers on, streamed estimates ran faster than held
+#: ones, 1.1–1.4 times (``book/performance.md``), for twice the compile time.
+MIN_NUMBERS = 2**19
 #: Numbers drawn per block (512 KiB of float32, within a core's L2 cache): larger blocks ran
 #: faster up to this size (``book/performance.md``).
 BLOCK = 32 * _random.CHUNK
