@@ -1,10 +1,10 @@
 """Large Gaussian estimates streamed over blocks of samples (gradest._streamed) agree with the rest.
 
-Above ``MIN_NUMBERS`` numbers the score-function and pathwise estimators of a ``Normal`` loop over
-blocks of the same samples (``tests/test_random.py`` checks the blocks bit for bit), so each
-estimate must agree with the one that holds all samples up to the rounding of a million float32
-terms summed in another order; the unbiasedness tests of the estimators then carry over. An
-estimate from another key must disagree: the tolerance can fail.
+Above ``MIN_NUMBERS`` numbers the score-function and pathwise estimators of a ``Normal``, and their
+antithetic versions, loop over blocks of the same samples (``tests/test_random.py`` checks the
+blocks bit for bit), so each estimate must agree with the one that holds all samples up to the
+rounding of a million float32 terms summed in another order; the unbiasedness tests of the
+estimators then carry over. An estimate from another key must disagree: the tolerance can fail.
 """
 
 from __future__ import annotations
@@ -88,6 +88,29 @@ def test_score_function_agrees_with_holding_all_samples(batch, baseline, monkeyp
 def test_pathwise_agrees_with_holding_all_samples(batch, monkeypatch, small_blocks) -> None:
     params, n = params_for(batch), num_samples(batch)
     assert_agree(*both_paths(lambda k: gradest.pathwise(cost, gradest.Normal(), params, k, n), monkeypatch))
+
+
+@pytest.mark.parametrize("baseline", [*BASELINES, "function of the pair means"], ids=str)
+def test_antithetic_score_function_agrees_with_holding_all_pairs(baseline, monkeypatch, small_blocks) -> None:
+    # N/2 pairs μ ± σz, streamed by the pair; the baseline is a function of the pair means.
+    params, n = params_for((3, 40)), 2 * num_samples((3, 40))
+    assert _streamed.applies(gradest.Normal(), params, KEY, n)
+    b = BASELINES.get(baseline)
+    if b == "per-sample":
+        b = jnp.linspace(0.0, 5.0, n // 2)
+    elif baseline == "function of the pair means":
+        b = lambda means: jnp.full_like(means, jnp.median(means))  # two passes
+
+    def estimate(k: jax.Array) -> Any:
+        return gradest.antithetic_score_function(cost, gradest.Normal(), params, k, n, baseline=b)
+
+    assert_agree(*both_paths(estimate, monkeypatch))
+
+
+def test_antithetic_pathwise_agrees_with_holding_all_pairs(monkeypatch, small_blocks) -> None:
+    params, n = params_for((10,)), 2 * num_samples((10,))
+    estimate = lambda k: gradest.antithetic_pathwise(cost, gradest.Normal(), params, k, n)
+    assert_agree(*both_paths(estimate, monkeypatch))
 
 
 def test_batches_broadcast_parameters_and_vmap_over_keys(monkeypatch, small_blocks) -> None:

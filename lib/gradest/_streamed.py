@@ -49,7 +49,7 @@ Costs = Callable[[jax.Array, Params, int], jax.Array]
 
 
 def applies(dist: Distribution, params: Params, key: jax.Array, num_samples: int) -> bool:
-    """Whether an estimate from ``num_samples`` draws of ``dist`` takes the streamed path.
+    """Whether an estimate that evaluates ``num_samples`` samples of ``dist`` takes the streamed path.
 
     Exactly ``Normal`` (a subclass may redefine its sampler or density), more than one variable
     (with one, the samples are contiguous already, and holding them was faster), more than
@@ -130,7 +130,9 @@ def _affine_in_costs(baseline: Any, num_samples: int, dtype: Any) -> tuple[float
     return 1.0, 1 / num_samples
 
 
-def score_function(costs: Costs, params: Params, key: jax.Array, num_samples: int, baseline: Any) -> Params:
+def score_function(
+    costs: Costs, params: Params, key: jax.Array, num_samples: int, baseline: Any, antithetic: bool = False
+) -> Params:
     r"""The score-function estimate of :func:`gradest.score_function` for a ``Normal``, streamed.
 
     With weights :math:`w_n = f_n - b_n` the blocks add up :math:`\sum_n w_n z_n`,
@@ -138,6 +140,12 @@ def score_function(costs: Costs, params: Params, key: jax.Array, num_samples: in
     block; RLOO and the batch mean, :math:`w_n = \alpha f_n - \beta S` with :math:`S = \sum_m f_m`,
     follow from the sums of :math:`f_n z_n`, :math:`f_n z_n^2`, :math:`f_n`, :math:`z_n` and
     :math:`z_n^2` in one pass; any other function of the costs takes a first pass that keeps them.
+
+    ``antithetic``: the estimate of :func:`gradest.antithetic_score_function` from ``num_samples``
+    pairs :math:`\mu \pm \sigma z_n` (2·num_samples costs). With the pair means
+    :math:`m_n = (f_n^+ + f_n^-)/2` in the place of :math:`f_n` (the baseline is a function of
+    them), the scale's sums are as above; the location's score :math:`\pm z_n/\sigma` keeps the
+    half difference, :math:`\sum_n \tfrac12(f_n^+ - f_n^-)\, z_n`, where the baseline cancels.
     """
     loc, scale = params["loc"], params["scale"]
     dtype = jnp.result_type(loc, scale)
@@ -149,7 +157,8 @@ def score_function(costs: Costs, params: Params, key: jax.Array, num_samples: in
     elif callable(baseline):
 
         def block_costs(carry: None, z: jax.Array, first: Any) -> tuple[None, jax.Array]:
-            return None, costs(_samples(params, z), params, z.shape[-1])
+            plus, minus = _pair_costs(costs, params, params, z, antithetic)
+            return None, (plus + minus) / 2
 
         f_values = jax.lax.stop_gradient(_scan_blocks(params, key, num_samples, block_costs, None)[1])
         constants = v.baseline_values(baseline, f_values)
@@ -159,16 +168,18 @@ def score_function(costs: Costs, params: Params, key: jax.Array, num_samples: in
     def add_block(carry: Any, z: jax.Array, first: Any) -> tuple[Any, None]:
         count = z.shape[-1]
 
-        def block_mean(p: Params) -> tuple[jax.Array, jax.Array]:
-            values = costs(_samples(params, z), p, count)
-            return jnp.sum(values) / num_samples, values
+        def block_mean(p: Params) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+            plus, minus = _pair_costs(costs, params, p, z, antithetic)
+            return (jnp.sum(plus) + jnp.sum(minus)) / (2 * num_samples), (plus, minus)
 
-        explicit, values = jax.grad(block_mean, has_aux=True)(params)
+        explicit, (plus, minus) = jax.grad(block_mean, has_aux=True)(params)
+        values = (plus + minus) / 2  # the costs themselves when not antithetic: (f + f) / 2 = f
         if f_values is not None:
             values = lax.dynamic_slice(f_values, (first,), (count,))
         g = jax.lax.stop_gradient(values - lax.dynamic_slice(constants, (first,), (count,))).astype(dtype)
+        u = jax.lax.stop_gradient((plus - minus) / 2).astype(dtype) if antithetic else g
         rows = z.reshape(-1, count)
-        terms = [rows @ g, jnp.einsum("bn,bn->b", rows * g, rows), jnp.sum(g)]
+        terms = [rows @ u, jnp.einsum("bn,bn->b", rows * g, rows), jnp.sum(g)]
         if affine is not None:
             terms += [jnp.sum(rows, axis=1), jnp.sum(rows * rows, axis=1)]
         return _add(carry, (terms, explicit)), None
@@ -184,7 +195,7 @@ def score_function(costs: Costs, params: Params, key: jax.Array, num_samples: in
     if affine is not None:
         alpha, beta = affine
         weighted, squares, total = (
-            alpha * weighted - beta * total * sums[3],
+            weighted if antithetic else alpha * weighted - beta * total * sums[3],
             alpha * squares - beta * total * sums[4],
             (alpha - beta * num_samples) * total,
         )
@@ -195,12 +206,25 @@ def score_function(costs: Costs, params: Params, key: jax.Array, num_samples: in
     return _add(score, explicit)
 
 
-def pathwise(costs: Costs, params: Params, key: jax.Array, num_samples: int) -> Params:
-    """The pathwise estimate of :func:`gradest.pathwise` for a ``Normal``, streamed."""
+def _pair_costs(
+    costs: Costs, params: Params, p: Params, z: jax.Array, antithetic: bool
+) -> tuple[jax.Array, jax.Array]:
+    """The costs at μ + σz and, antithetic, at μ − σz (else the same costs twice); the samples are
+    built from ``params`` and the costs differentiate ``p``."""
+    plus = costs(_samples(params, z), p, z.shape[-1])
+    return plus, costs(_samples(params, -z), p, z.shape[-1]) if antithetic else plus
+
+
+def pathwise(
+    costs: Costs, params: Params, key: jax.Array, num_samples: int, antithetic: bool = False
+) -> Params:
+    """The pathwise estimate of :func:`gradest.pathwise` for a ``Normal``, streamed; ``antithetic``:
+    of :func:`gradest.antithetic_pathwise`, from ``num_samples`` pairs μ ± σz."""
 
     def add_block(carry: Params, z: jax.Array, first: Any) -> tuple[Params, None]:
         def block_mean(p: Params) -> jax.Array:
-            return jnp.sum(costs(_samples(p, z), p, z.shape[-1])) / num_samples
+            plus, minus = _pair_costs(costs, p, p, z, antithetic)
+            return (jnp.sum(plus) + jnp.sum(minus)) / (2 * num_samples)
 
         return _add(carry, jax.grad(block_mean)(params)), None
 

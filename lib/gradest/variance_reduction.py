@@ -25,9 +25,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtri
 
-from gradest import _random, _scores, distributions
+from gradest import _random, _scores, _streamed, distributions
 from gradest import _validation as v
 from gradest.distributions import Categorical, Gumbel, Normal, Params
+from gradest.estimators import _last_axis_costs
 from gradest.types import Cost, Distribution
 
 #: Bits of a point kept by :func:`random_digital_shift` (float32 resolves 2**-24 in [0.5, 1)).
@@ -102,6 +103,8 @@ def antithetic_pathwise(f: Cost, dist: Normal, params: Params, key: jax.Array, n
     checked = v.check_common(f, dist, params, key, num_samples)
     _check_normal(dist)
     _check_even(v.check_positive_int("num_samples", num_samples, minimum=2))
+    if _streamed.applies(dist, checked, key, num_samples):
+        return _streamed.pathwise(_last_axis_costs(f), checked, key, num_samples // 2, antithetic=True)
     eps = _antithetic_noise(dist, checked, key, num_samples)
 
     def objective(p: Params) -> jax.Array:
@@ -147,6 +150,10 @@ def antithetic_score_function(
     checked = v.check_common(f, dist, params, key, num_samples)
     _check_normal(dist)
     _check_even(v.check_positive_int("num_samples", num_samples, minimum=2))
+    if _streamed.applies(dist, checked, key, num_samples):
+        return _streamed.score_function(
+            _last_axis_costs(f), checked, key, num_samples // 2, baseline, antithetic=True
+        )
     eps = jax.lax.stop_gradient(_antithetic_noise(dist, checked, key, num_samples))
 
     def surrogate(p: Params) -> jax.Array:
