@@ -11,7 +11,8 @@ of shape (D,)), the benchmark reports samples per second of
   (the same ``jax.random`` numbers of the same shapes) and sums them, so nothing but the draws is
   timed. Each floor is two programs, both flat and with the unrolled Threefry hash of
   ``gradest._random``: the hash fused into the sum, and the numbers kept chunk by chunk as the
-  library draws them (``· kept``); an estimator's floor is the faster of the two, and
+  library draws them (``· kept``); the normals have a third, drawn block by block as the streamed
+  estimators draw them (``· blocks``). An estimator's floor is the fastest of them, and
 * for the Gaussian estimators, a **float32 vectorised NumPy** implementation of the same math,
 
 together with the ratio of each to the floor, the compile time (trace + compile, measured once,
