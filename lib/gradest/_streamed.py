@@ -34,7 +34,7 @@ from jax import lax
 from gradest import _random, _scores, control_variates
 from gradest import _validation as v
 from gradest.distributions import Normal, Params
-from gradest.types import Distribution
+from gradest.types import Cost, Distribution
 
 #: Draws of more numbers than this (N·B; 2 MiB of float32, one core's L2 cache on the build
 #: machine) take the streamed path: from 6·10⁵ numbers on, streamed estimates ran faster than held
@@ -46,6 +46,11 @@ BLOCK = 32 * _random.CHUNK
 
 #: ``costs(x, params, count)``: the cost of each of ``count`` samples on the last axis of ``x``.
 Costs = Callable[[jax.Array, Params, int], jax.Array]
+
+
+def last_axis_costs(f: Cost) -> Costs:
+    """The :data:`Costs` of a cost ``f(x, params) -> scalar`` of one sample (checked to be scalar)."""
+    return lambda x, params, count: v.cost_values(f, x, params, count, axis=-1)
 
 
 def applies(dist: Distribution, params: Params, key: jax.Array, num_samples: int) -> bool:

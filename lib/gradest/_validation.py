@@ -345,6 +345,14 @@ def check_cost_values(name: str, values: jax.Array, num_samples: int) -> None:
         raise ValueError(f"{name} must return a scalar for one sample, got shape {shape[1:]}")
 
 
+def cost_values(f: Any, x: jax.Array, params: Params, num_samples: int, axis: int = 0) -> jax.Array:
+    """``f(x_n, params)`` of each of the ``num_samples`` samples along ``axis`` of ``x``, checked to
+    be one scalar per sample (:func:`check_cost_values`)."""
+    values = jax.vmap(f, in_axes=(axis, None))(x, params)
+    check_cost_values("f", values, num_samples)
+    return values
+
+
 def check_common(
     f: Any, dist: Any, params: Any, key: Any, num_samples: Any, *, rsample: bool = False
 ) -> Params:

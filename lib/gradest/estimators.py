@@ -20,14 +20,6 @@ from gradest.types import Baseline, Cost, Distribution, Params, PyTree
 __all__ = ["Baseline", "Cost", "pathwise", "score_function", "score_function_surrogate"]
 
 
-def _costs(f: Cost, x: jax.Array, params: Params, num_samples: int, axis: int = 0) -> jax.Array:
-    """f on each sample (along ``axis`` of ``x``), checked to be one scalar per sample (a static
-    shape check)."""
-    values = jax.vmap(f, in_axes=(axis, None))(x, params)
-    v.check_cost_values("f", values, num_samples)
-    return values
-
-
 def _batched(
     estimate: Callable[[jax.Array, int], PyTree], key: jax.Array, num_samples: int, batch_size: int | None
 ) -> PyTree:
@@ -94,7 +86,7 @@ def _surrogate(
     f: Cost, dist: Distribution, params: Params, key: jax.Array, num_samples: int, baseline: Any
 ) -> jax.Array:
     x = distributions.sample_checked(dist, params, key, (num_samples,))
-    f_values = _costs(f, x, params, num_samples)
+    f_values = v.cost_values(f, x, params, num_samples)
     advantage = jax.lax.stop_gradient(f_values - v.baseline_values(baseline, f_values))
     log_p = _scores.joint_log_prob(dist, params, x)
     return jnp.mean(advantage * (log_p - jax.lax.stop_gradient(log_p)) + f_values)
@@ -152,7 +144,7 @@ def _score_function_estimate(
 ) -> Params:
     """The gradient of :func:`_surrogate`, written out so that the samples are drawn once."""
     if _streamed.applies(dist, params, key, num_samples):
-        return _streamed.score_function(_last_axis_costs(f), params, key, num_samples, baseline)
+        return _streamed.score_function(_streamed.last_axis_costs(f), params, key, num_samples, baseline)
     # The barrier stops XLA from regenerating the samples in every reduction; the score term is
     # one weighted sum, in closed form for the common families.
     x = jax.lax.optimization_barrier(
@@ -160,7 +152,7 @@ def _score_function_estimate(
     )
 
     def mean_cost(p: Params) -> tuple[jax.Array, jax.Array]:
-        f_values = _costs(f, x, p, num_samples)
+        f_values = v.cost_values(f, x, p, num_samples)
         return jnp.mean(f_values), f_values
 
     # Differentiate the checked (floating) parameters: jax.grad refuses integer leaves.
@@ -168,10 +160,6 @@ def _score_function_estimate(
     advantage = jax.lax.stop_gradient(f_values - v.baseline_values(baseline, f_values))
     score = _scores.weighted_score(dist, params, x, advantage / num_samples)
     return jax.tree.map(jnp.add, score, explicit)
-
-
-def _last_axis_costs(f: Cost) -> _streamed.Costs:
-    return lambda x, params, count: _costs(f, x, params, count, axis=-1)
 
 
 def pathwise(
@@ -223,11 +211,11 @@ def pathwise(
 
     def objective(p: Params, k: jax.Array, n: int) -> jax.Array:
         x = _sharding.shard_samples(distributions.rsample_checked(dist, p, k, (n,)))
-        return jnp.mean(_costs(f, x, p, n))
+        return jnp.mean(v.cost_values(f, x, p, n))
 
     def estimate(k: jax.Array, n: int) -> Params:
         if _streamed.applies(dist, checked, k, n):
-            return _streamed.pathwise(_last_axis_costs(f), checked, k, n)
+            return _streamed.pathwise(_streamed.last_axis_costs(f), checked, k, n)
         # Differentiate the checked (floating) parameters: integer leaves such as ``{"scale": 1}``
         # would make ``jax.grad`` refuse the input.
         return jax.grad(objective)(checked, k, n)

@@ -28,7 +28,6 @@ from jax.scipy.special import ndtri
 from gradest import _random, _scores, _streamed, distributions
 from gradest import _validation as v
 from gradest.distributions import Categorical, Gumbel, Normal, Params
-from gradest.estimators import _last_axis_costs
 from gradest.types import Cost, Distribution
 
 #: Bits of a point kept by :func:`random_digital_shift` (float32 resolves 2**-24 in [0.5, 1)).
@@ -104,7 +103,9 @@ def antithetic_pathwise(f: Cost, dist: Normal, params: Params, key: jax.Array, n
     _check_normal(dist)
     _check_even(v.check_positive_int("num_samples", num_samples, minimum=2))
     if _streamed.applies(dist, checked, key, num_samples):
-        return _streamed.pathwise(_last_axis_costs(f), checked, key, num_samples // 2, antithetic=True)
+        return _streamed.pathwise(
+            _streamed.last_axis_costs(f), checked, key, num_samples // 2, antithetic=True
+        )
     eps = _antithetic_noise(dist, checked, key, num_samples)
 
     def objective(p: Params) -> jax.Array:
@@ -152,7 +153,7 @@ def antithetic_score_function(
     _check_even(v.check_positive_int("num_samples", num_samples, minimum=2))
     if _streamed.applies(dist, checked, key, num_samples):
         return _streamed.score_function(
-            _last_axis_costs(f), checked, key, num_samples // 2, baseline, antithetic=True
+            _streamed.last_axis_costs(f), checked, key, num_samples // 2, baseline, antithetic=True
         )
     eps = jax.lax.stop_gradient(_antithetic_noise(dist, checked, key, num_samples))
 
