@@ -182,3 +182,13 @@ def test_rloo_of_one_sample_is_refused_as_when_held() -> None:
     assert _streamed.applies(gradest.Normal(), params, KEY, 1)
     with pytest.raises(ValueError, match="2"):
         gradest.score_function(cost, gradest.Normal(), params, KEY, 1, baseline=gradest.rloo)
+
+
+def test_memory_check_counts_what_a_streamed_estimate_holds() -> None:
+    # 1.7·10⁹ numbers: held, far beyond the memory limit (the call is refused and names batch_size);
+    # streamed, a few blocks and the N costs, so it is allowed without batch_size. Traced only.
+    params, n = params_for((100,)), 2**24
+    for estimator in (gradest.score_function, gradest.pathwise):
+        jax.eval_shape(lambda k, e=estimator: e(cost, gradest.Normal(), params, k, n), KEY)
+        with pytest.raises(ValueError, match="batch_size="):
+            estimator(cost, ShiftedNormal(), params, KEY, n)

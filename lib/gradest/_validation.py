@@ -411,13 +411,19 @@ def check_memory(num_samples: int, sample_size: int, itemsize: int, batch_size: 
         )
 
 
-def check_num_samples_memory(num_samples: int, params: Params, batch_size: int | None) -> None:
-    """:func:`check_memory` with one sample as large as the broadcast parameters."""
+def check_num_samples_memory(
+    num_samples: int, params: Params, batch_size: int | None, *, streamed: bool = False
+) -> None:
+    """:func:`check_memory` with one sample as large as the broadcast parameters, or, for an
+    estimate ``streamed`` over blocks of samples (:mod:`gradest._streamed`), which holds at most
+    a cost and a baseline per sample, as large as one number."""
     leaves = jax.tree.leaves(params)
     try:
         size = math.prod(jnp.broadcast_shapes(*(jnp.shape(a) for a in leaves))) if leaves else 1
     except ValueError:
         size = max(int(np.size(a)) for a in leaves)
+    if streamed:
+        size = 1
     itemsize = max((jnp.result_type(a).itemsize for a in leaves), default=4)
     check_memory(num_samples, size, itemsize, batch_size)
 

@@ -129,11 +129,13 @@ def score_function(
       ValueError: as :func:`score_function_surrogate`; also if ``batch_size`` does not divide
         ``num_samples``, or if the samples would need more than
         ``gradest._validation.MEMORY_LIMIT_BYTES`` of temporaries (the message names
-        ``num_samples`` and the estimate, and suggests ``batch_size=``).
+        ``num_samples`` and the estimate, and suggests ``batch_size=``); a Gaussian estimate
+        streamed over blocks of samples (``gradest._streamed``) counts only its costs.
     """
     checked = v.check_common(f, dist, params, key, num_samples)
     size = v.check_batch_size(num_samples, batch_size)
-    v.check_num_samples_memory(num_samples, checked, size)
+    streamed = _streamed.applies(dist, checked, key, size or num_samples)
+    v.check_num_samples_memory(num_samples, checked, size, streamed=streamed)
     return _batched(
         lambda k, n: _score_function_estimate(f, dist, checked, k, n, baseline), key, num_samples, size
     )
@@ -207,7 +209,8 @@ def pathwise(
             "use score_function"
         )
     size = v.check_batch_size(num_samples, batch_size)
-    v.check_num_samples_memory(num_samples, checked, size)
+    streamed = _streamed.applies(dist, checked, key, size or num_samples)
+    v.check_num_samples_memory(num_samples, checked, size, streamed=streamed)
 
     def objective(p: Params, k: jax.Array, n: int) -> jax.Array:
         x = _sharding.shard_samples(distributions.rsample_checked(dist, p, k, (n,)))
