@@ -264,6 +264,19 @@ ROWS = [
     ),
     Row("pw-huge-num-samples", pw(num_samples=10**9), ValueError, "num_samples=1000000000"),
     Row("pw-dist-class", pw(dist=gs.Normal), TypeError, "dist must be a distribution instance"),
+    # Antithetic pairs: a cost that is not scalar was averaged into the estimate.
+    Row(
+        "antithetic-pw-f-vector",
+        lambda: gs.antithetic_pathwise(vector_cost, gs.Normal(), NORMAL, KEY, 4),
+        ValueError,
+        "f must return a scalar",
+    ),
+    Row(
+        "antithetic-sf-f-shape-1",
+        lambda: gs.antithetic_score_function(one_element_cost, gs.Normal(), NORMAL, KEY, 4),
+        ValueError,
+        "f must return a scalar",
+    ),
     # Measure-valued gradients.
     Row(
         "mv-bernoulli",

@@ -109,7 +109,7 @@ def antithetic_pathwise(f: Cost, dist: Normal, params: Params, key: jax.Array, n
     eps = _antithetic_noise(dist, checked, key, num_samples)
 
     def objective(p: Params) -> jax.Array:
-        return jnp.mean(jax.vmap(f, in_axes=(0, None))(p["loc"] + p["scale"] * eps, p))
+        return jnp.mean(v.cost_values(f, p["loc"] + p["scale"] * eps, p, num_samples))
 
     return jax.grad(objective)(checked)
 
@@ -159,7 +159,7 @@ def antithetic_score_function(
 
     def surrogate(p: Params) -> jax.Array:
         x = jax.lax.stop_gradient(p["loc"] + p["scale"] * eps)
-        f_values = jax.vmap(f, in_axes=(0, None))(x, p)
+        f_values = v.cost_values(f, x, p, num_samples)
         pair_means = jax.lax.stop_gradient(jnp.mean(f_values.reshape(2, -1), axis=0))
         b = jnp.tile(v.baseline_values(baseline, pair_means), 2)
         return _score_surrogate(dist, p, x, f_values, f_values - b)
