@@ -7,6 +7,7 @@ Every row is (id, call, expected exception type, a fragment of the message). The
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -505,13 +506,77 @@ ROWS = [
     Row("checked-not-callable", lambda: gs.checked(3), TypeError, "fn must be callable"),
 ]
 
+# Every public function that takes a cost f, called with a valid one-variable-per-entry setting.
+# A cost of shape (1,) or a vector was broadcast into a wrong-shaped estimate by ARM and DisARM,
+# and accepted silently by eight others, before they all went through _validation.cost_values.
+NORMAL2 = {"loc": jnp.array([0.1, 0.2]), "scale": jnp.array([1.0, 1.5])}
+POINTS = jnp.array([[0.1, 0.2], [0.6, 0.7], [0.3, 0.9], [0.8, 0.4]])
+COST_TAKERS: dict[str, Callable[[Any], Any]] = {
+    "antithetic_pathwise": lambda f: gs.antithetic_pathwise(f, gs.Normal(), NORMAL2, KEY, 4),
+    "antithetic_score_function": lambda f: gs.antithetic_score_function(f, gs.Normal(), NORMAL2, KEY, 4),
+    "arm": lambda f: gs.arm(f, gs.Bernoulli(), BERN, KEY, 4),
+    "bernoulli_straight_through": lambda f: gs.bernoulli_straight_through(f, BERN, KEY, 4, temperature=0.5),
+    "disarm": lambda f: gs.disarm(f, gs.Bernoulli(), BERN, KEY, 4),
+    "gumbel_rao": lambda f: gs.gumbel_rao(f, gs.Categorical(), {"logits": LOGITS3}, KEY, 4, temperature=0.5),
+    "importance_score_function": lambda f: gs.importance_score_function(
+        f, gs.Normal(), NORMAL2, KEY, 4, proposal=gs.Normal(), proposal_params=NORMAL2
+    ),
+    "measure_valued": lambda f: gs.measure_valued(f, gs.Normal(), NORMAL2, KEY, 4),
+    "optimal_baseline_score_function": lambda f: gs.optimal_baseline_score_function(
+        f, gs.Normal(), NORMAL2, KEY, 4
+    ),
+    "pathwise": lambda f: gs.pathwise(f, gs.Normal(), NORMAL2, KEY, 4),
+    "rebar": lambda f: gs.rebar(f, gs.Bernoulli(), BERN, KEY, 4, temperature=0.5),
+    "relax": lambda f: gs.relax(
+        f, gs.Bernoulli(), BERN, KEY, 4, surrogate=lambda z, w: w * jnp.sum(z), surrogate_params=1.0
+    ),
+    "rqmc_pathwise": lambda f: gs.rqmc_pathwise(f, gs.Normal(), NORMAL2, KEY, 4, points=POINTS),
+    "rqmc_score_function": lambda f: gs.rqmc_score_function(f, gs.Normal(), NORMAL2, KEY, 4, points=POINTS),
+    "score_function": lambda f: gs.score_function(f, gs.Normal(), NORMAL2, KEY, 4),
+    "score_function_surrogate": lambda f: gs.score_function_surrogate(f, gs.Normal(), NORMAL2, KEY, 4),
+    "score_function_with_baselines": lambda f: gs.score_function_with_baselines(
+        f, gs.Normal(), NORMAL2, KEY, 4, {"loc": jnp.zeros(2), "scale": jnp.zeros(2)}
+    ),
+    "score_moments": lambda f: gs.score_moments(
+        f,
+        gs.Bernoulli(),
+        BERN,
+        jnp.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]),
+        jnp.full(4, 0.25),
+    ),
+    "score_terms": lambda f: gs.score_terms(f, gs.Normal(), NORMAL2, KEY, 4),
+    "straight_through_expectation": lambda f: gs.straight_through_expectation(
+        f, gs.Categorical(), {"logits": LOGITS3}, KEY, 4, temperature=0.5
+    ),
+    "sum_and_sample": lambda f: gs.sum_and_sample(
+        f, gs.Categorical(), {"logits": LOGITS3}, KEY, 4, num_summed=1
+    ),
+    "unordered_set": lambda f: gs.unordered_set(f, gs.Categorical(), {"logits": LOGITS3}, KEY, 2),
+    "vimco": lambda f: gs.vimco(f, gs.Normal(), NORMAL2, KEY, 4),
+}
+COST_ROWS = [
+    Row(f"cost-{name}-{kind}", lambda call=call, bad=bad: call(bad), ValueError, "f must return a scalar")
+    for name, call in COST_TAKERS.items()
+    for kind, bad in (("vector", vector_cost), ("shape-1", one_element_cost))
+]
+
 
 def test_table_is_large_and_unique() -> None:
     assert len(ROWS) >= 80
     assert len({row.id for row in ROWS}) == len(ROWS)
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
+@pytest.mark.parametrize("row", ROWS + COST_ROWS, ids=[row.id for row in ROWS + COST_ROWS])
 def test_invalid_input_raises_naming_the_argument(row: Row) -> None:
     with pytest.raises(row.error, match=re.escape(row.fragment)):
         row.call()
+
+
+def test_every_function_taking_a_cost_has_rows_in_the_cost_table() -> None:
+    takes_cost = {
+        name
+        for name in gs.__all__
+        if inspect.isfunction(getattr(gs, name))
+        and next(iter(inspect.signature(getattr(gs, name)).parameters), None) == "f"
+    }
+    assert takes_cost == set(COST_TAKERS)

@@ -51,10 +51,11 @@ def _antithetic_estimate(
     theta = jax.nn.sigmoid(jax.lax.stop_gradient(logits))
     b = (u < theta).astype(logits.dtype)
     b_anti = ((1.0 - u) < theta).astype(logits.dtype)
-    batch_f = jax.vmap(f, in_axes=(0, None))
 
     def evaluations(p: Params) -> jax.Array:
-        return jnp.concatenate([batch_f(b, p), batch_f(b_anti, p)])
+        return jnp.concatenate(
+            [v.cost_values(f, b, p, num_samples), v.cost_values(f, b_anti, p, num_samples)]
+        )
 
     # Both samples are marginally exact, so the mean of ∂f/∂φ over all 2N evaluations is unbiased
     # for the term of a cost that depends on the parameters directly.

@@ -101,7 +101,7 @@ def score_moments(f: Cost, dist: Distribution, params: Params, points: Any, weig
             f"weights must have shape (M,) with M = len(points) = {jnp.shape(points)[:1]}, "
             f"got {jnp.shape(weights)}"
         )
-    fv = jax.vmap(f, in_axes=(0, None))(points, params)
+    fv = v.cost_values(f, points, params, weights.shape[0])
     scores = jax.vmap(
         jax.grad(lambda p, x: jnp.sum(distributions.log_prob_checked(dist, p, x))), in_axes=(None, 0)
     )(params, points)

@@ -294,14 +294,13 @@ def score_terms(f: Cost, dist: Distribution, params: Params, key: jax.Array, num
     """
     params = v.check_common(f, dist, params, key, num_samples)
     x = distributions.sample_checked(dist, params, key, (num_samples,))
-    f_values = jax.lax.stop_gradient(jax.vmap(f, in_axes=(0, None))(x, params))
-    v.check_cost_values("f", f_values, num_samples)
+    f_values = jax.lax.stop_gradient(v.cost_values(f, x, params, num_samples))
 
     def log_p(p: Params, xi: jax.Array) -> jax.Array:
         return jnp.sum(distributions.log_prob_checked(dist, p, xi))
 
     scores = jax.vmap(jax.grad(log_p), in_axes=(None, 0))(params, x)
-    pathwise = jax.grad(lambda p: jnp.mean(jax.vmap(f, in_axes=(0, None))(x, p)))(params)
+    pathwise = jax.grad(lambda p: jnp.mean(v.cost_values(f, x, p, num_samples)))(params)
     return ScoreTerms(x, f_values, scores, pathwise)
 
 

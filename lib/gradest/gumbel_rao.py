@@ -152,7 +152,7 @@ def gumbel_rao(
     def objective(p: Params) -> jax.Array:
         lp = log_probs_checked(dist, p)
         y = jax.vmap(_relaxed_one_hot, in_axes=(None, 1, 0, None))(lp, noise, index, tau)
-        return jnp.mean(jax.vmap(f, in_axes=(0, None))(y, p))
+        return jnp.mean(v.cost_values(f, y, p, num_samples))
 
     return jax.grad(objective)(params)
 
@@ -209,7 +209,7 @@ def straight_through_expectation(
         lp = log_probs_checked(dist, p)
         y = jax.vmap(_relaxed_one_hot, in_axes=(None, 1, 0, None))(lp, noise, categories, tau)
         # Impossible categories have weight 0; skip their (possibly undefined) cost.
-        values = jax.vmap(f, in_axes=(0, None))(y, p)
+        values = v.cost_values(f, y, p, categories.shape[0])
         return jnp.sum(jnp.where(weights > 0, weights * values, 0.0))
 
     return jax.grad(objective)(params)

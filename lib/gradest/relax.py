@@ -225,15 +225,13 @@ def _estimate(
     No ``stop_gradient`` is applied to the control variate's values, so the estimate stays
     differentiable in the control variate's own parameters (:func:`estimate_and_variance_grad`).
     """
-    batch_f = jax.vmap(f, in_axes=(0, None))
     batch_control = jax.vmap(control, in_axes=(0, None))
 
     def reparameterized_terms(p: Params) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
         z, b, z_tilde = _sharding.shard_samples(_noise(dist, p["logits"], key, num_samples))
         c_z_tilde = batch_control(z_tilde, p)
-        f_b = batch_f(b, p)
+        f_b = v.cost_values(f, b, p, num_samples)
         v.check_cost_values(control_name, c_z_tilde, num_samples)
-        v.check_cost_values("f", f_b, num_samples)
         # f_b's gradient is that of a cost depending on the parameters directly, at the fixed b.
         return jnp.mean(batch_control(z, p) - c_z_tilde + f_b), (b, f_b - c_z_tilde)
 

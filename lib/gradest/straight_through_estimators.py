@@ -72,6 +72,6 @@ def bernoulli_straight_through(
         hard = (z > 0).astype(soft.dtype)  # an exact Bernoulli(σ(η)) sample
         # soft - sg(soft) is exactly 0.0 in floating point, so f sees the exact sample.
         straight = jax.lax.stop_gradient(hard) + (soft - jax.lax.stop_gradient(soft))
-        return jnp.mean(jax.vmap(f, in_axes=(0, None))(straight, p))
+        return jnp.mean(v.cost_values(f, straight, p, num_samples))
 
     return jax.grad(objective)(checked)

@@ -152,10 +152,10 @@ def unordered_set(f: Cost, dist: Categorical, params: Params, key: jax.Array, nu
                 f"({support}), got {k}"
             )
     x = gumbel_top_k(log_probs, key, k)
-    batch_f = jax.vmap(f, in_axes=(0, None))
-    score_w, value_w = unordered_set_weights(log_probs[x], jax.lax.stop_gradient(batch_f(x, params)))
+    values = v.cost_values(f, x, params, k)
+    score_w, value_w = unordered_set_weights(log_probs[x], jax.lax.stop_gradient(values))
 
     def surrogate(p: Params) -> jax.Array:
-        return jnp.sum(score_w * log_prob_checked(dist, p, x) + value_w * batch_f(x, p))
+        return jnp.sum(score_w * log_prob_checked(dist, p, x) + value_w * v.cost_values(f, x, p, k))
 
     return jax.grad(surrogate)(params)

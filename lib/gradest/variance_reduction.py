@@ -275,7 +275,7 @@ def rqmc_pathwise(
     eps = _rqmc_noise(dist, checked, key, num_samples, points)
 
     def objective(p: Params) -> jax.Array:
-        return jnp.mean(jax.vmap(f, in_axes=(0, None))(p["loc"] + p["scale"] * eps, p))
+        return jnp.mean(v.cost_values(f, p["loc"] + p["scale"] * eps, p, num_samples))
 
     return jax.grad(objective)(checked)
 
@@ -318,7 +318,7 @@ def rqmc_score_function(
 
     def surrogate(p: Params) -> jax.Array:
         x = jax.lax.stop_gradient(p["loc"] + p["scale"] * eps)
-        f_values = jax.vmap(f, in_axes=(0, None))(x, p)
+        f_values = v.cost_values(f, x, p, num_samples)
         b = v.baseline_values(baseline, jax.lax.stop_gradient(f_values))
         return _score_surrogate(dist, p, x, f_values, f_values - b)
 
@@ -333,13 +333,13 @@ def _sum_and_sample_surrogate(
     top = jax.lax.top_k(jax.lax.stop_gradient(log_pi), num_summed)[1]
     in_top = jnp.zeros(num_categories, bool).at[top].set(True)
     pi = jnp.exp(log_pi)
-    summed = jnp.sum(pi[top] * jax.vmap(f, in_axes=(0, None))(top, p))
+    summed = jnp.sum(pi[top] * v.cost_values(f, top, p, num_summed))
     # The remainder's mass as a sum (not 1 - mass of the top): no cancellation, finite gradients.
     rest = jnp.sum(jnp.where(in_top, 0.0, pi))
     safe_rest = jnp.where(rest > 0, rest, 1.0)
     log_q = jnp.where(in_top, -jnp.inf, log_pi - jnp.log(safe_rest))
     x = _random.categorical(key, jax.lax.stop_gradient(log_q), (num_samples,))
-    f_values = jax.vmap(f, in_axes=(0, None))(x, p)
+    f_values = v.cost_values(f, x, p, num_samples)
     b = v.baseline_values(baseline, jax.lax.stop_gradient(f_values))
     lq = log_q[x]
     lq = jnp.where(jnp.isfinite(lq), lq, 0.0)
@@ -464,7 +464,7 @@ def importance_score_function(
     x = distributions.sample_checked(proposal, q_params, key, (num_samples,))
 
     def surrogate(p: Params) -> jax.Array:
-        f_values = jax.vmap(f, in_axes=(0, None))(x, p)
+        f_values = v.cost_values(f, x, p, num_samples)
         log_ratio = distributions.log_prob_checked(dist, p, x) - distributions.log_prob_checked(
             proposal, q_params, x
         )

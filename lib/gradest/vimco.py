@@ -119,7 +119,7 @@ def vimco(f: Cost, dist: Distribution, params: Params, key: jax.Array, num_sampl
 
     def surrogate(p: Params) -> jax.Array:
         log_q = _scores.joint_log_prob(dist, p, h)
-        log_joint = jax.vmap(f, in_axes=(0, None))(h, p)
+        log_joint = v.cost_values(f, h, p, num_samples)
         return vimco_surrogate(log_joint - log_q, log_q)
 
     return jax.grad(surrogate)(params)
