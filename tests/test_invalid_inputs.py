@@ -504,6 +504,20 @@ ROWS = [
         "params must have",
     ),
     Row("checked-not-callable", lambda: gs.checked(3), TypeError, "fn must be callable"),
+    Row(
+        "z-scores-exact-shape",
+        lambda: gs.z_scores(gs.estimator_stats(lambda k: jax.random.normal(k, (2,)), KEY, 4), jnp.zeros(1)),
+        ValueError,
+        "exact must have the leaf shapes of one estimate",
+    ),
+    Row(
+        "score-moments-weights-nan",
+        lambda: gs.score_moments(
+            square, gs.Bernoulli(), {"logits": 0.0}, jnp.array([0.0, 1.0]), [jnp.nan, 0.5]
+        ),
+        ValueError,
+        "weights must be finite",
+    ),
 ]
 
 # Every public function that takes a cost f, called with a valid one-variable-per-entry setting.

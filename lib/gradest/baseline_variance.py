@@ -89,13 +89,15 @@ def score_moments(f: Cost, dist: Distribution, params: Params, points: Any, weig
 
     Raises:
       TypeError: if ``f`` is not callable or ``dist`` is not a distribution instance.
-      ValueError: if the parameters are invalid or ``weights`` is not one weight per point.
+      ValueError: if the parameters are invalid, ``weights`` is not one finite weight per point
+        or ``f`` does not return a scalar.
     """
     v.check_callable("f", f)
     v.check_distribution("dist", dist)
     params = dist.check(params)
     points = jnp.asarray(points)
     weights = v.as_float_array("weights", weights)
+    v.check_finite("weights", weights)
     if jnp.ndim(weights) != 1 or jnp.ndim(points) < 1 or weights.shape[0] != jnp.shape(points)[0]:
         raise ValueError(
             f"weights must have shape (M,) with M = len(points) = {jnp.shape(points)[:1]}, "

@@ -145,7 +145,13 @@ def estimator_stats(
 
 def z_scores(stats: EstimatorStats, exact: Any) -> Any:
     r"""Per-parameter :math:`(\bar g - g^\star)/\mathrm{SE}`; a zero-variance estimate scores 0 when
-    it equals the exact value and ±inf otherwise."""
+    it equals the exact value and ±inf otherwise.
+
+    Raises:
+      ValueError: if ``exact`` does not have the structure and leaf shapes of ``stats.mean`` (an
+        exact value of shape (1,) would otherwise broadcast against every component).
+    """
+    v.check_same_structure("exact", exact, stats.mean, "one estimate")
 
     def z(m: jax.Array, se: jax.Array, g: jax.Array) -> jax.Array:
         diff = m - g
