@@ -180,6 +180,32 @@ def test_every_other_estimator_agrees_eagerly_and_under_jit(name: str, variant: 
     jax.tree.map(partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-6), got, reference)
 
 
+def traced_programs() -> dict[str, tuple[Any, Any]]:
+    scalar = {"loc": jnp.array(0.5), "scale": jnp.array(1.5)}
+    return {
+        **{name: (scalar, est) for name, est in ESTIMATORS.items()},
+        **{name: (BERNOULLI, est) for name, est in DISCRETE.items()},
+        **MORE,
+    }
+
+
+@pytest.mark.parametrize("name", list(traced_programs()))
+def test_no_value_check_is_staged_outside_checked(name: str) -> None:
+    """A staged check, even one checkify never reads, makes the program effectful and JAX then
+    dispatches every call through Python (85 µs a call against 4 µs for a one-line function)."""
+    params, estimator = traced_programs()[name]
+    assert jax.make_jaxpr(estimator)(params, KEY).effects == set()
+
+
+def test_a_function_traced_without_checks_still_raises_under_checked() -> None:
+    fn = jax.jit(normal_pathwise)
+    assert jax.tree.leaves(fn(jnp.array(-1.0)))  # traced and cached without its checks
+    with pytest.raises(ValueError, match=r"params\['scale'\]"):
+        gs.checked(fn)(jnp.array(-1.0))  # the checked mode is part of jit's cache key
+    assert jax.tree.leaves(fn(jnp.array(-1.0)))
+    assert jax.make_jaxpr(fn)(jnp.array(-1.0)).effects == set()
+
+
 @pytest.mark.parametrize("variant", ["eager", "jit"])
 @pytest.mark.parametrize("name", [*ESTIMATORS, *DISCRETE])
 def test_estimators_agree_eagerly_and_under_jit(name: str, variant: str) -> None:
