@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 from functools import partial
 
@@ -152,3 +153,34 @@ def test_bad_arguments(kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         gradest.measure_valued(args["f"], args["dist"], args["params"], args["key"], args["num_samples"])
+
+
+MEASURE_VALUED = importlib.import_module("gradest.measure_valued")
+
+
+def _primitives(fn, *args):
+    # A new function each time: make_jaxpr caches the trace of one function object, and the tests
+    # change the module's constants between traces.
+    return {eqn.primitive.name for eqn in jax.make_jaxpr(lambda *a: fn(*a))(*args).jaxpr.eqns}
+
+
+def test_long_samples_are_evaluated_in_blocks_and_give_the_vmapped_estimate(monkeypatch):
+    # D = 40 > REDUCTION_WINDOW: blocks of 3 samples (two blocks and a remainder of 2 for N = 8).
+    width = 40
+    problem = gradest.gaussian_quadratic(k=0.5, loc=jnp.linspace(-1.0, 1.0, width), scale=1.5)
+    estimate = mvd(problem)
+    monkeypatch.setattr(MEASURE_VALUED, "BLOCK_NUMBERS", 3 * 4 * width * width)
+    assert "scan" in _primitives(estimate, KEY)
+    blocked = estimate(key=KEY)
+    report = check(estimate, problem.exact_grad(), num_repeats=1_000)
+    assert report.passed, report.z
+    with monkeypatch.context() as vmapped:
+        vmapped.setattr(MEASURE_VALUED, "REDUCTION_WINDOW", width)
+        assert "scan" not in _primitives(estimate, KEY)
+        jax.tree.map(partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-5), blocked, estimate(key=KEY))
+
+
+@pytest.mark.parametrize("shape, blocked", [((32,), False), ((33,), True), ((6, 6), False)])
+def test_blocks_only_when_a_sample_axis_is_longer_than_the_reduction_window(shape, blocked):
+    problem = gradest.gaussian_quadratic(loc=jnp.zeros(shape))
+    assert ("scan" in _primitives(mvd(problem, 1_000), KEY)) is blocked

@@ -64,6 +64,10 @@ SCRIPT = textwrap.dedent(
     ESTIMATORS["score_function, streamed size"] = lambda k: gradest.score_function(quad, *normal, k, large)
     ESTIMATORS["pathwise, streamed size"] = lambda k: gradest.pathwise(quad, *normal, k, large)
     assert gradest._streamed.applies(normal[0], normal[1], key, large)
+    # Above REDUCTION_WINDOW coordinates one device evaluates the measure-valued costs in blocks
+    # of samples; under the mesh the samples stay one vmapped axis, the one split.
+    wide = (gradest.Normal(), {"loc": jnp.zeros(40), "scale": jnp.ones(40)})
+    ESTIMATORS["measure_valued, blocked size"] = lambda k: gradest.measure_valued(quad, *wide, k, 1312)
     # Without the mesh nothing is split, so the check below can fail.
     assert "all-reduce" not in jax.jit(ESTIMATORS["score_function"]).lower(key).compile().as_text()
     mesh = jax.make_mesh((2,), ("samples",), axis_types=(AxisType.Auto,))
@@ -77,9 +81,9 @@ SCRIPT = textwrap.dedent(
             sharded = program(key)
         # The samples were split: the means are partial sums combined across the devices.
         assert "all-reduce" in program.as_text(), name
-        # A million float32 terms summed in another order (block by block) round apart by up to
-        # about 1e-5 of the sum.
-        rtol = 1e-4 if "streamed" in name else 1e-5
+        # Float32 terms summed in another order (block by block) round apart by up to about 1e-5
+        # of the sum.
+        rtol = 1e-4 if "streamed" in name or "blocked" in name else 1e-5
         for a, b in zip(jax.tree.leaves(one_device), jax.tree.leaves(sharded), strict=True):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=1e-6, err_msg=name)
     print("sharded estimates agree")
