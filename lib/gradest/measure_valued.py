@@ -45,13 +45,13 @@ from gradest import _validation as v
 from gradest.distributions import Normal
 from gradest.types import Cost, Params
 
-#: The length of the windows XLA's CPU compiler splits a longer reduction into (its tree
-#: reduction rewrite, jax 0.10): a cost that sums over more coordinates than this is evaluated in
-#: blocks of samples (:func:`_per_sample_gradients`). At N = 10⁴ and D = 100 the blocks took
-#: 0.11 s against 0.65 s vmapped; at D ≤ 32, where XLA fuses the reduction into the evaluations,
-#: vmapped was faster (32 against 50 ms at N = 3·10⁴, D = 32).
+# The length of the windows XLA's CPU compiler splits a longer reduction into (its tree reduction
+# rewrite, jax 0.10): a cost that sums over more coordinates than this is evaluated in blocks of
+# samples (_per_sample_gradients). At N = 10⁴ and D = 100 the blocks took 0.11 s against 0.65 s
+# vmapped; at D ≤ 32, where XLA fuses the reduction into the evaluations, vmapped was faster (32
+# against 50 ms at N = 3·10⁴, D = 32).
 REDUCTION_WINDOW = 32
-#: Replaced-sample numbers (4·D² a sample) per block: 2²⁰–2²³ ran alike at D = 50 and 100.
+# Replaced-sample numbers (4·D² a sample) per block: 2²¹–2²³ ran alike at D = 50 and 100.
 BLOCK_NUMBERS = 2**22
 
 
@@ -107,7 +107,9 @@ def measure_valued(f: Cost, dist: Normal, params: Params, key: jax.Array, num_sa
     unbiased and needs only values of ``f`` :cite:p:`pflug1989sampling,mohamed2020monte`; it costs
     4 evaluations of ``f`` per coordinate and sample (pathwise and score function cost 1 per
     sample). When ``f`` also depends on the parameters, the average of
-    :math:`\nabla_\phi f(x, \phi)` at the unperturbed samples is added.
+    :math:`\nabla_\phi f(x, \phi)` at the unperturbed samples is added. Samples with an axis
+    longer than 32 are evaluated in blocks of samples, about 2²² replaced-sample numbers at a time
+    (the temporaries of N = 10⁴, D = 100 take 57 MiB, not the 1.5 GiB of all samples at once).
 
     Args:
       f: ``f(x, params) -> scalar`` for one sample ``x`` of the batch shape; need not be
