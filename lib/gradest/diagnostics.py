@@ -90,11 +90,17 @@ def repeat_estimates(
     num_repeats = v.check_positive_int("num_repeats", num_repeats)
     if batch_size is not None:
         v.check_positive_int("batch_size", batch_size)
-    keys = jax.random.split(key, num_repeats)
-    try:
+
+    # The split runs in the estimator's program: on its own it would be one more compilation for
+    # every new number of repeats.
+    def stacked(key: jax.Array) -> Any:
+        keys = jax.random.split(key, num_repeats)
         if batch_size is None:
-            return jax.jit(jax.vmap(estimator))(keys)
-        return jax.jit(lambda ks: jax.lax.map(estimator, ks, batch_size=batch_size))(keys)
+            return jax.vmap(estimator)(keys)
+        return jax.lax.map(estimator, keys, batch_size=batch_size)
+
+    try:
+        return jax.jit(stacked)(key)
     except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError) as exc:
         raise TypeError(
             "estimator must be a JAX function of the key (it is vmapped and jitted), but it "
@@ -110,6 +116,15 @@ def summarize(estimates: Any) -> EstimatorStats:
     num_repeats = jnp.shape(leaves[0])[0] if jnp.ndim(leaves[0]) else 0
     if num_repeats < 2:
         raise ValueError(f"estimates need a leading axis of at least 2 repeats, got {num_repeats}")
+    mean, variance, stderr, snr = _moments(estimates)
+    return EstimatorStats(mean, variance, stderr, snr, int(num_repeats))
+
+
+@jax.jit
+def _moments(estimates: Any) -> tuple[Any, Any, Any, Any]:
+    """Mean, variance, standard error and SNR of stacked estimates: one program, where eager
+    ``jnp`` would compile one for each operation and leaf shape."""
+    num_repeats = jax.tree.leaves(estimates)[0].shape[0]
     # Shifted by the first repeat: a sum of R float32 values carries a rounding error of up to
     # about R·eps of their size, which the deviations from a typical value keep small. A
     # deterministic estimator then has an exact mean and zero variance whatever order XLA sums in.
@@ -118,7 +133,7 @@ def summarize(estimates: Any) -> EstimatorStats:
     variance = jax.tree.map(lambda d: jnp.var(d, axis=0, ddof=1), shifted)
     stderr = jax.tree.map(lambda s2: jnp.sqrt(s2 / num_repeats), variance)
     snr = jax.tree.map(lambda m, s2: jnp.abs(m) / jnp.sqrt(s2), mean, variance)
-    return EstimatorStats(mean, variance, stderr, snr, int(num_repeats))
+    return mean, variance, stderr, snr
 
 
 def estimator_stats(
@@ -152,13 +167,22 @@ def z_scores(stats: EstimatorStats, exact: Any) -> Any:
         exact value of shape (1,) would otherwise broadcast against every component).
     """
     v.check_same_structure("exact", exact, stats.mean, "one estimate")
+    return _z_scores(stats.mean, stats.stderr, exact)
 
+
+@jax.jit
+def _z_scores(mean: Any, stderr: Any, exact: Any) -> Any:
     def z(m: jax.Array, se: jax.Array, g: jax.Array) -> jax.Array:
         diff = m - g
         safe = jnp.where(se > 0, se, 1.0)
         return jnp.where(se > 0, diff / safe, jnp.where(diff == 0, 0.0, jnp.sign(diff) * jnp.inf))
 
-    return jax.tree.map(z, stats.mean, stats.stderr, exact)
+    return jax.tree.map(z, mean, stderr, exact)
+
+
+@jax.jit
+def _z_scores_and_detectable_bias(mean: Any, stderr: Any, exact: Any, tolerance: Any) -> tuple[Any, Any]:
+    return _z_scores(mean, stderr, exact), jax.tree.map(lambda se: tolerance * se, stderr)
 
 
 def unbiasedness_check(
@@ -199,14 +223,13 @@ def unbiasedness_check(
     v.check_positive("tolerance", tol)
     stats = estimator_stats(estimator, key, num_repeats, batch_size=batch_size)
     v.check_same_structure("exact", exact, stats.mean, "one estimate")
-    z = z_scores(stats, exact)
+    z, detectable = _z_scores_and_detectable_bias(stats.mean, stats.stderr, exact, float(tol))
     # np.max propagates NaN (Python's max would skip it depending on the order of the leaves).
     max_abs_z = float(np.max(np.concatenate([np.abs(np.ravel(leaf)) for leaf in jax.tree.leaves(z)])))
     finite = all(bool(np.isfinite(leaf).all()) for leaf in jax.tree.leaves((stats.mean, stats.stderr)))
     if not finite and np.isfinite(max_abs_z):
         max_abs_z = float("nan")
-    detectable = jax.tree.map(lambda se: float(tol) * se, stats.stderr)
-    max_detectable = float(max(jnp.max(leaf) for leaf in jax.tree.leaves(detectable)))
+    max_detectable = float(max(np.max(leaf) for leaf in jax.tree.leaves(detectable)))
     return UnbiasednessReport(
         z, max_abs_z, bool(max_abs_z < float(tol)), float(tol), stats, detectable, max_detectable
     )
