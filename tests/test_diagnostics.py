@@ -54,9 +54,7 @@ def test_a_deterministic_estimator_has_its_exact_mean_and_zero_variance():
     assert float(stats.mean) == float(exact) and float(stats.variance) == 0.0
     report = gradest.unbiasedness_check(lambda k: exact, exact, jax.random.key(4), 400_000)
     assert report.passed and report.verdict().startswith("no bias: every estimate equals")
-    wrong = gradest.unbiasedness_check(
-        lambda k: exact * (1 + 1e-6), exact, jax.random.key(4), 400_000
-    )
+    wrong = gradest.unbiasedness_check(lambda k: exact * (1 + 1e-6), exact, jax.random.key(4), 400_000)
     assert not wrong.passed and np.isinf(wrong.max_abs_z)
 
 
@@ -117,3 +115,28 @@ def test_zero_variance_estimates_score_zero_or_infinity():
 def test_bad_diagnostics_arguments_are_rejected(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_a_check_of_a_new_estimator_compiles_three_programs():
+    """The repeated estimates (split keys included), their moments, and the z-scores with the
+    detectable bias, once a first check has compiled what every check shares: eager ``jnp``
+    statistics compiled one program per operation and leaf shape (42 in all here)."""
+    compiled = []
+
+    def count(event, duration_secs, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiled.append(duration_secs)
+
+    shapes = {"a": jnp.full((3, 7), 1.0), "b": jnp.full(11, 3.0)}  # leaf shapes no other test uses
+
+    def estimator(key):
+        return jax.tree.map(lambda x: x + jax.random.normal(key, x.shape), shapes)
+
+    gradest.unbiasedness_check(normal_estimator, {"a": 1.0, "b": jnp.full(2, 3.0)}, jax.random.key(4), 5)
+    jax.monitoring.register_event_duration_secs_listener(count)
+    try:
+        report = gradest.unbiasedness_check(estimator, shapes, jax.random.key(4), 37)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(count)
+    assert report.passed
+    assert len(compiled) == 3, len(compiled)

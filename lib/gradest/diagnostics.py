@@ -229,7 +229,7 @@ def unbiasedness_check(
     finite = all(bool(np.isfinite(leaf).all()) for leaf in jax.tree.leaves((stats.mean, stats.stderr)))
     if not finite and np.isfinite(max_abs_z):
         max_abs_z = float("nan")
-    max_detectable = float(max(np.max(leaf) for leaf in jax.tree.leaves(detectable)))
+    max_detectable = float(max(np.max(np.asarray(leaf)) for leaf in jax.tree.leaves(detectable)))
     return UnbiasednessReport(
         z, max_abs_z, bool(max_abs_z < float(tol)), float(tol), stats, detectable, max_detectable
     )
