@@ -3,7 +3,8 @@
 The library of the book *Gradients Through Randomness*. Everything public is re-exported here.
 """
 
-import gradest._xla_flags  # noqa: F401  (first: it sets XLA_FLAGS before a JAX backend starts)
+import gradest._threefry_lowering  # before any program that draws is lowered; it starts no backend
+import gradest._xla_flags  # noqa: F401  (before any computation: it sets XLA_FLAGS before a JAX backend starts)
 from gradest import (
     baseline_variance,
     control_variates,

@@ -48,8 +48,9 @@ from gradest import _sharding
 #: Counters hashed per trip of the loop: their bits (16 KiB a word) stay in the first cache levels.
 CHUNK = 4096
 _THREEFRY = jax_extend_random.threefry_prng_impl
-_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
-_PARITY = np.uint32(0x1BD11BDA)
+#: Threefry-2x32's rotation amounts: the even steps' four rounds, then the odd steps'.
+ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+PARITY = np.uint32(0x1BD11BDA)
 
 
 def _rotate_left(x: jax.Array, bits: int) -> jax.Array:
@@ -62,10 +63,10 @@ def threefry2x32(k1: jax.Array, k2: jax.Array, x1: jax.Array, x2: jax.Array) -> 
     ``k1, k2``: the key's two uint32 words; ``x1, x2``: uint32 counters of one shape. Returns the
     two uint32 words of the hash of each counter pair, of that shape.
     """
-    ks = (k1, k2, k1 ^ k2 ^ _PARITY)
+    ks = (k1, k2, k1 ^ k2 ^ PARITY)
     x1, x2 = x1 + ks[0], x2 + ks[1]
     for i in range(5):
-        for rotation in _ROTATIONS[i % 2]:
+        for rotation in ROTATIONS[i % 2]:
             x1 = x1 + x2
             x2 = _rotate_left(x2, rotation) ^ x1
         x1 = x1 + ks[(i + 1) % 3]
