@@ -53,8 +53,9 @@ ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 PARITY = np.uint32(0x1BD11BDA)
 
 
-def _rotate_left(x: jax.Array, bits: int) -> jax.Array:
-    return (x << np.uint32(bits)) | (x >> np.uint32(32 - bits))
+def rotate_left(x: jax.Array, bits: jax.Array | np.uint32) -> jax.Array:
+    """uint32 ``x`` rotated left by ``bits`` (a constant, or a traced amount in 1..31)."""
+    return lax.shift_left(x, bits) | lax.shift_right_logical(x, np.uint32(32) - bits)
 
 
 def threefry2x32(k1: jax.Array, k2: jax.Array, x1: jax.Array, x2: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -68,7 +69,7 @@ def threefry2x32(k1: jax.Array, k2: jax.Array, x1: jax.Array, x2: jax.Array) -> 
     for i in range(5):
         for rotation in ROTATIONS[i % 2]:
             x1 = x1 + x2
-            x2 = _rotate_left(x2, rotation) ^ x1
+            x2 = rotate_left(x2, np.uint32(rotation)) ^ x1
         x1 = x1 + ks[(i + 1) % 3]
         x2 = x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
     return x1, x2

@@ -1,9 +1,9 @@
 """JAX's Threefry hash on the CPU with rotation amounts taken from the loop's counter: the same loop
 and the same random bits, compiled in about half the time.
 
-Every ``jax.random`` draw with the default key that is not drawn by :mod:`gradest._random`'s
-chunked loop (draws of one chunk or less, key splits, keys of other implementations) hashes its
-counters with Threefry-2x32. On the CPU, jax 0.10 lowers the hash as a loop of five steps of four
+Every ``jax.random`` draw with a Threefry key that :mod:`gradest._random`'s chunked loop does not
+draw (draws of one chunk or less, key splits, samples split over a mesh) hashes its counters with
+JAX's own Threefry-2x32. On the CPU, jax 0.10 lowers the hash as a loop of five steps of four
 rounds. The loop carries the two sets of four rotation amounts as arrays and swaps them every step.
 XLA's CPU compiler takes 0.4–0.6 s to compile that loop's body, in every program that draws,
 however few numbers it draws.
@@ -41,10 +41,6 @@ _JAX_PREFIXES = ("0.10.",)
 _STEPS = 5
 
 
-def _rotate_left(x: jax.Array, bits: jax.Array) -> jax.Array:
-    return lax.shift_left(x, bits) | lax.shift_right_logical(x, np.uint32(32) - bits)
-
-
 def _hash(k1: jax.Array, k2: jax.Array, x1: jax.Array, x2: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Threefry-2x32, 20 rounds, as a loop of 5 steps of 4 rounds: JAX's CPU loop, step for step."""
     keys = (k1, k2, k1 ^ k2 ^ _random.PARITY)
@@ -53,8 +49,9 @@ def _hash(k1: jax.Array, k2: jax.Array, x1: jax.Array, x2: jax.Array) -> tuple[j
         (y1, y2), (first, second, third) = state
         even = i % 2 == 0
         for even_rotation, odd_rotation in zip(*_random.ROTATIONS, strict=True):
+            rotation = lax.select(even, np.uint32(even_rotation), np.uint32(odd_rotation))
             y1 = y1 + y2
-            y2 = _rotate_left(y2, lax.select(even, np.uint32(even_rotation), np.uint32(odd_rotation))) ^ y1
+            y2 = _random.rotate_left(y2, rotation) ^ y1
         return (y1 + first, y2 + second + (i + 1).astype(np.uint32)), (second, third, first)
 
     start = ((x1 + keys[0], x2 + keys[1]), (keys[1], keys[2], keys[0]))
