@@ -6,6 +6,7 @@ its first cell. These checks keep three lists in step with the chapters' imports
 """
 
 import ast
+import functools
 import importlib.metadata
 import json
 import re
@@ -36,12 +37,14 @@ BOOK = {dist_name(r) for r in PROJECT["optional-dependencies"]["book"]}
 DISTS = importlib.metadata.packages_distributions()
 
 
+@functools.cache  # the notebooks hold their figures: read each once
 def code(nb_path: Path) -> list[str]:
     cells = json.loads(nb_path.read_text())["cells"]
     return ["".join(c["source"]) for c in cells if c["cell_type"] == "code" and "".join(c["source"]).strip()]
 
 
-def imports(source: str) -> set[str]:
+@functools.cache
+def imports(source: str) -> frozenset[str]:
     """Top-level modules imported by a cell (IPython magics and shell lines left out)."""
     lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
     names = set()
@@ -50,7 +53,7 @@ def imports(source: str) -> set[str]:
             names |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module.split(".")[0])
-    return names
+    return frozenset(names)
 
 
 def third_party(modules: set[str]) -> set[str]:
@@ -85,7 +88,7 @@ def test_install_cell_installs_the_extra(path):
     listed = set(re.findall(r'"(\w+)"', needed[1]))
     # Every module of the extra, so that a kernel missing any of them installs it (IPython runs the cell).
     extra_modules = {m for m, ds in DISTS.items() if {normalize(d) for d in ds} & BOOK and m.isidentifier()}
-    wanted = {m for m in extra_modules if m in set().union(*(imports(c) for p in NOTEBOOKS for c in code(p)))}
+    wanted = extra_modules & set().union(*(imports(c) for p in NOTEBOOKS for c in code(p)))
     assert listed >= {"gradest"} | (wanted - {"IPython"}), f"missing from `needed`: {sorted(wanted - listed)}"
 
 
