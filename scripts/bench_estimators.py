@@ -14,6 +14,11 @@ of shape (D,)), the benchmark reports samples per second of
   library draws them (``· kept``); the normals have a third, drawn block by block as the streamed
   estimators draw them (``· blocks``). An estimator's floor is the fastest of them, and
 * for the Gaussian estimators, a **float32 vectorised NumPy** implementation of the same math,
+* for the measure-valued estimator, whose work grows like D² while its floor grows like D, its
+  **work after the draws** alone (``· after the draws``): the same program on its random numbers
+  drawn beforehand. Its column ``÷ draws+rest`` divides the estimator's rate by that of a program
+  taking exactly the floor's time plus this time; near 1, the draws and the cost's evaluations
+  account for all of the estimator's time,
 
 together with the ratio of each to the floor, the compile time (trace + compile, measured once,
 separately from the runs) and the spread (min / median / max) over repeated runs. Estimators of
@@ -47,6 +52,7 @@ import os
 import platform
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -90,7 +96,7 @@ class Record:
     """The measurements of one implementation in one cell."""
 
     name: str
-    kind: str  # "gradest", "floor" or "numpy"
+    kind: str  # "gradest", "floor", "numpy" or "part" (an estimator's work after its draws)
     floor: str  # the name of the floor this implementation is compared with
     num_samples: int
     dim: int
@@ -289,6 +295,17 @@ def floor_rate(median: dict[Any, float], floor: str, *cell: Any) -> float:
     return max(median.get((name, *cell), 0.0) for name in (floor, floor + KEPT, floor + BLOCKS))
 
 
+#: An estimator's work after its draws, timed on numbers drawn beforehand (``Estimator.after_draws``).
+AFTER_DRAWS = " · after the draws"
+
+
+def draws_and_rest_rate(median: dict[Any, float], name: str, floor: str, *cell: Any) -> float | None:
+    """The rate of an estimator that took exactly its floor's time plus the time of its work after
+    the draws, 1 / (1/floor + 1/after); None without an ``after the draws`` measurement."""
+    after = median.get((name + AFTER_DRAWS, *cell))
+    return 1 / (1 / floor_rate(median, floor, *cell) + 1 / after) if after else None
+
+
 # ---- gradest estimators -------------------------------------------------------------------------
 
 
@@ -303,6 +320,18 @@ def _gaussian(estimator: Callable[..., Any], **kwargs: Any) -> Callable[[Cell], 
 def _api(name: str) -> Callable[..., Any]:
     """``gradest.<name>``, looked up when called: the script still loads with an older library."""
     return lambda *args, **kwargs: getattr(gradest, name)(*args, **kwargs)
+
+
+def _measure_valued_after_draws(cell: Cell) -> tuple[Callable[[jax.Array], Any], Callable[[Any], Any]]:
+    """The measure-valued estimator on its noise drawn beforehand: its 4·D evaluations of the cost
+    per sample and their averages, nothing else."""
+    module = sys.modules["gradest.measure_valued"]
+    params = gaussian_params(cell)
+    shape = (cell.num_samples, *cell.shape)
+    return (
+        lambda key: module.draw_noise(key, shape, jnp.float32),
+        lambda noise: module.estimate_from_noise(gaussian_cost, params, noise),
+    )
 
 
 def _rqmc_pathwise(cell: Cell) -> Callable[[jax.Array], Any]:
@@ -415,6 +444,9 @@ class Estimator:
     max_work: int | None = None  # skip cells with N·D above this (cost grows faster than N·D)
     scalar_only: bool = False  # estimators of one variable: parameters of shape () only
     requires: str | None = None  # the gradest function it needs (skipped by an older library)
+    # The estimator's work after its draws: (inputs from a key, drawn outside the timed program;
+    # the program of everything else on those inputs), timed as "<name> · after the draws".
+    after_draws: Callable[[Cell], tuple[Callable[[jax.Array], Any], Callable[[Any], Any]]] | None = None
 
 
 # ---- float32 vectorised NumPy, the same math as the Gaussian estimators -------------------------
@@ -500,6 +532,7 @@ ESTIMATORS: list[Estimator] = [
         _gaussian(gradest.measure_valued),
         numpy_measure_valued,
         max_work=10**6,
+        after_draws=_measure_valued_after_draws,
     ),
     Estimator("score_function, Bernoulli", "floor: N·D uniforms", _bernoulli(gradest.score_function)),
     Estimator(
@@ -583,13 +616,20 @@ GAUSSIAN_FLOORS = (
 # ---- timing -------------------------------------------------------------------------------------
 
 
-def compiled(build: Callable[[jax.Array], Any], key: jax.Array) -> tuple[Fn, float]:
-    """The jitted program, compiled ahead of time, and the seconds tracing and compiling took."""
+def compiled(build: Callable[..., Any], *args: Any) -> tuple[Fn, float]:
+    """The jitted program, compiled ahead of time for ``args``, and the seconds tracing and
+    compiling took."""
     start = time.perf_counter()
-    program = jax.jit(build).lower(key).compile()
+    program = jax.jit(build).lower(*args).compile()
     seconds = time.perf_counter() - start
-    jax.block_until_ready(program(key))  # one untimed run: page in the buffers
-    return (lambda: jax.block_until_ready(program(key))), seconds
+    jax.block_until_ready(program(*args))  # one untimed run: page in the buffers
+    return (lambda: jax.block_until_ready(program(*args))), seconds
+
+
+def has_after_draws(est: Estimator) -> bool:
+    """Whether the library measured can time ``est`` after its draws (an older one may not)."""
+    module = sys.modules.get("gradest.measure_valued")
+    return est.after_draws is not None and hasattr(module, "estimate_from_noise")
 
 
 def numpy_warm(run: Fn) -> Fn:
@@ -634,6 +674,13 @@ def measure_cell(
         programs.append(
             (Record(est.name, "gradest", est.floor, cell.num_samples, cell.dim, cell.layout, seconds), run)
         )
+        if has_after_draws(est):
+            inputs, program = est.after_draws(cell)
+            run, seconds = compiled(program, jax.block_until_ready(jax.jit(inputs)(key)))
+            record = Record(
+                est.name + AFTER_DRAWS, "part", est.floor, cell.num_samples, cell.dim, cell.layout, seconds
+            )
+            programs.append((record, run))
         if with_numpy and est.numpy is not None:
             record = Record(
                 f"{est.name} (NumPy f32)", "numpy", est.floor, cell.num_samples, cell.dim, cell.layout, None
@@ -678,7 +725,7 @@ def table(records: list[Record]) -> str:
     lines = []
     header = (
         f"{'implementation':<40}{'N':>8}{'D':>5} {'params':<7}{'samples/s min / median / max':>32}"
-        f"{'÷ floor':>9}{'÷ NumPy':>9}{'compile s':>11}"
+        f"{'÷ floor':>9}{'÷ NumPy':>9}{'÷ draws+rest':>14}{'compile s':>11}"
     )
     cells = dict.fromkeys((r.num_samples, r.dim, r.layout) for r in records)
     for cell in cells:
@@ -691,10 +738,12 @@ def table(records: list[Record]) -> str:
             ratio = f"{mid / floor_rate(median, r.floor):.2f}" if r.kind != "floor" else ""
             numpy_name = (f"{r.name} (NumPy f32)",)
             vs_numpy = f"{mid / median[numpy_name]:.2f}" if numpy_name in median else ""
+            parts = draws_and_rest_rate(median, r.name, r.floor) if r.kind == "gradest" else None
+            vs_parts = f"{mid / parts:.2f}" if parts else ""
             compile_s = f"{r.compile_s:.2f}" if r.compile_s is not None else ""
             lines.append(
                 f"{r.name:<40}{r.num_samples:>8.0e}{r.dim:>5} {r.layout:<7}{spread:>32}"
-                f"{ratio:>9}{vs_numpy:>9}{compile_s:>11}"
+                f"{ratio:>9}{vs_numpy:>9}{vs_parts:>14}{compile_s:>11}"
             )
     return "\n".join(lines)
 
@@ -703,19 +752,23 @@ def markdown(records: list[Record]) -> str:
     """A Markdown table of the estimators (median rate, ratio to the floor and to NumPy, compile time)."""
     median = {(r.name, r.num_samples, r.dim, r.layout): r.rates()[1] for r in records}
     lines = [
-        "| estimator | N | D | parameters | samples/s (median) | ÷ RNG floor | ÷ NumPy f32 | compile (s) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| estimator | N | D | parameters | samples/s (median) | ÷ RNG floor | ÷ NumPy f32 "
+        "| ÷ draws + rest | compile (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in records:
-        if r.kind != "gradest":
+        if r.kind not in ("gradest", "part"):
             continue
         cell = (r.num_samples, r.dim, r.layout)
         rate = median[(r.name, *cell)]
         numpy_rate = median.get((f"{r.name} (NumPy f32)", *cell))
         vs_numpy = f"{rate / numpy_rate:.2f}" if numpy_rate else ""
+        parts = draws_and_rest_rate(median, r.name, r.floor, *cell) if r.kind == "gradest" else None
+        vs_parts = f"{rate / parts:.2f}" if parts else ""
         lines.append(
             f"| {r.name} | {r.num_samples:.0e} | {r.dim} | {r.layout} | {rate / 1e6:.3g} M "
-            f"| {rate / floor_rate(median, r.floor, *cell):.2f} | {vs_numpy} | {r.compile_s:.2f} |"
+            f"| {rate / floor_rate(median, r.floor, *cell):.2f} | {vs_numpy} | {vs_parts} "
+            f"| {r.compile_s:.2f} |"
         )
     return "\n".join(lines)
 
@@ -744,7 +797,9 @@ def figure(records: list[Record], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     gradest.plotting.use_style()
-    names = list(dict.fromkeys(r.name for r in records if not r.name.endswith((KEPT, BLOCKS))))
+    names = list(
+        dict.fromkeys(r.name for r in records if r.kind != "part" and not r.name.endswith((KEPT, BLOCKS)))
+    )
     gaussian_floors = set(GAUSSIAN_FLOORS)
     panels = {
         "Gaussian N(μ, σ²), cost Σ(x − k)²": [

@@ -89,3 +89,18 @@ def test_every_round_runs_every_program_once_in_a_new_order(monkeypatch):
     assert all(sorted(order) == programs for order in orders)
     assert len({tuple(order) for order in orders}) == 5
     assert orders == [bench.round_order(programs, i) for i in range(5)]  # the same in every run
+
+
+def test_the_measure_valued_estimator_is_also_timed_after_its_draws(monkeypatch):
+    # Its work grows like D² and its floor like D: the benchmark shows where the rest of its time
+    # goes by timing the same program on its random numbers drawn beforehand.
+    bench = load_script(monkeypatch)
+    (estimator,) = (e for e in bench.ESTIMATORS if e.name == "measure_valued")
+    records = bench.measure_cell(bench.Cell(2_000, 2, "vector"), [estimator], repeats=2, with_numpy=False)
+    after = {r.name: r for r in records}["measure_valued" + bench.AFTER_DRAWS]
+    assert after.kind == "part" and after.floor == estimator.floor and len(after.run_s) == 2
+    assert "÷ draws+rest" in bench.table(records) and "÷ draws + rest" in bench.markdown(records)
+    # Draws at 4 samples/s and the rest at 12: both take 1/3 s a sample, so the rate is 3 at best.
+    median = {("floor: measure-valued draws", 1): 4.0, ("measure_valued" + bench.AFTER_DRAWS, 1): 12.0}
+    assert bench.draws_and_rest_rate(median, "measure_valued", "floor: measure-valued draws", 1) == 3.0
+    assert bench.draws_and_rest_rate(median, "pathwise", "floor: measure-valued draws", 1) is None

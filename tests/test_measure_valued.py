@@ -184,3 +184,25 @@ def test_long_samples_are_evaluated_in_blocks_and_give_the_vmapped_estimate(monk
 def test_blocks_only_when_a_sample_axis_is_longer_than_the_reduction_window(shape, blocked):
     problem = gradest.gaussian_quadratic(loc=jnp.zeros(shape))
     assert ("scan" in _primitives(mvd(problem, 1_000), KEY)) is blocked
+
+
+def test_the_estimate_is_its_draws_followed_by_the_work_after_them():
+    # make bench times estimate_from_noise alone, on numbers drawn beforehand: it must be the rest
+    # of the estimator, in the same program when composed, and the same numbers when run apart.
+    problem = gradest.gaussian_quadratic(k=0.5, loc=jnp.linspace(-1.0, 1.0, 3), scale=1.5)
+    shape, params = (500, 3), problem.params
+
+    def composed(key):
+        noise = MEASURE_VALUED.draw_noise(key, shape, jnp.float32)
+        return MEASURE_VALUED.estimate_from_noise(problem.f, params, noise)
+
+    whole = jax.jit(mvd(problem, 500))(key=KEY)
+    jax.tree.map(np.testing.assert_array_equal, jax.jit(composed)(KEY), whole)
+    noise = jax.jit(MEASURE_VALUED.draw_noise, static_argnums=(1, 2))(KEY, shape, jnp.float32)
+    assert {k: a.shape for k, a in noise.items()} == dict.fromkeys(
+        ("eps", "rayleigh", "maxwell", "uniform"), shape
+    )
+    apart = jax.jit(partial(MEASURE_VALUED.estimate_from_noise, problem.f, params))(noise)
+    jax.tree.map(partial(np.testing.assert_allclose, rtol=1e-6, atol=1e-6), apart, whole)
+    other = jax.jit(mvd(problem, 500))(key=jax.random.key(1))
+    assert not np.allclose(np.asarray(other["loc"]), np.asarray(whole["loc"]), rtol=1e-3)

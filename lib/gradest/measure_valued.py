@@ -142,16 +142,32 @@ def measure_valued(f: Cost, dist: Normal, params: Params, key: jax.Array, num_sa
     out = jax.eval_shape(f, jax.ShapeDtypeStruct(shape[1:], dtype), p)
     if jnp.shape(out) != ():
         raise ValueError(f"f must return a scalar for one sample, got shape {jnp.shape(out)}")
+    return estimate_from_noise(f, p, draw_noise(key, shape, dtype))
+
+
+def draw_noise(key: jax.Array, shape: tuple[int, ...], dtype: jnp.dtype) -> dict[str, jax.Array]:
+    """The random numbers of an estimate of ``shape = (N, *batch)``: every array has that shape.
+
+    ``eps`` (the base sample's normals), ``rayleigh`` (R), ``maxwell`` (D) and ``uniform`` (U).
+    """
     k_eps, k_rayleigh, k_normal, k_chi2, k_uniform = jax.random.split(key, 5)
     z = _random.normal(k_normal, shape, dtype)
     chi2_3 = z**2 + 2 * _random.exponential(k_chi2, shape, dtype)
-    noise = {
+    return {
         "eps": _random.normal(k_eps, shape, dtype),
         "rayleigh": jnp.sqrt(2 * _random.exponential(k_rayleigh, shape, dtype)),
         "maxwell": jnp.where(z < 0, -1, 1).astype(dtype) * jnp.sqrt(chi2_3),
         "uniform": _random.uniform(k_uniform, shape, dtype),
     }
-    grads = _per_sample_gradients(lambda n: _one_sample(f, p, n), noise, shape[1:])
+
+
+def estimate_from_noise(f: Cost, params: Params, noise: dict[str, jax.Array]) -> Params:
+    """The estimate from the random numbers of :func:`draw_noise`: all of its work but the draws.
+
+    ``params`` are checked already. ``make bench`` times this alone, on numbers drawn beforehand,
+    to show how much of the estimator's time its 4·D evaluations of ``f`` per sample take.
+    """
+    grads = _per_sample_gradients(lambda n: _one_sample(f, params, n), noise, noise["eps"].shape[1:])
     return jax.tree.map(lambda g: jnp.mean(g, axis=0), grads)
 
 
