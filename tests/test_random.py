@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import partial
 from typing import Any
 
 import jax
@@ -40,6 +41,24 @@ def test_continuous_samplers_match_jax_random(shape: tuple[int, ...]) -> None:
         _random.uniform(KEY, shape, jnp.float32, minval=tiny, maxval=1.0),
         jax.random.uniform(KEY, shape, jnp.float32, minval=tiny, maxval=1.0),
     )
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (1000, 10), (CHUNK + 1,), (3, CHUNK - 1)], ids=str)
+def test_numbers_drawn_in_chunks_match_jax_random(shape: tuple[int, ...]) -> None:
+    # The loop over chunks that writes numbers, not bits (for the measure-valued estimator's noise).
+    for sampler, reference in [
+        (_random.normal, jax.random.normal),
+        (_random.exponential, jax.random.exponential),
+        (
+            partial(_random.uniform, minval=-2.0, maxval=3.0),
+            partial(jax.random.uniform, minval=-2.0, maxval=3.0),
+        ),
+    ]:
+        drawn = jax.jit(lambda k, sampler=sampler: sampler(k, shape, jnp.float32, numbers_in_chunks=True))
+        same(drawn(KEY), reference(KEY, shape, jnp.float32))
+    # Above one chunk the numbers come out of the loop (a while at the top of the program).
+    eqns = jax.make_jaxpr(lambda k: _random.normal(k, shape, numbers_in_chunks=True))(KEY).jaxpr.eqns
+    assert ("while" in {e.primitive.name for e in eqns}) is (math.prod(shape) > CHUNK)
 
 
 @pytest.mark.parametrize("shape", [(9,), (9, 3), (50, 4, 2)], ids=str)
