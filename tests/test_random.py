@@ -49,6 +49,7 @@ def test_numbers_drawn_in_chunks_match_jax_random(shape: tuple[int, ...]) -> Non
     for sampler, reference in [
         (_random.normal, jax.random.normal),
         (_random.exponential, jax.random.exponential),
+        (_random.gumbel, jax.random.gumbel),
         (
             partial(_random.uniform, minval=-2.0, maxval=3.0),
             partial(jax.random.uniform, minval=-2.0, maxval=3.0),
@@ -61,7 +62,8 @@ def test_numbers_drawn_in_chunks_match_jax_random(shape: tuple[int, ...]) -> Non
     assert ("while" in {e.primitive.name for e in eqns}) is (math.prod(shape) > CHUNK)
 
 
-@pytest.mark.parametrize("shape", [(9,), (9, 3), (50, 4, 2)], ids=str)
+# (1000, 3) draws 15 000 Gumbels: above one chunk, drawn as numbers in chunks.
+@pytest.mark.parametrize("shape", [(9,), (9, 3), (50, 4, 2), (1000, 3)], ids=str)
 def test_discrete_samplers_match_jax_random(shape: tuple[int, ...]) -> None:
     theta = jax.random.uniform(jax.random.key(1), shape[1:])
     same(_random.bernoulli(KEY, theta, shape), jax.random.bernoulli(KEY, theta, shape))

