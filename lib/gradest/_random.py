@@ -27,8 +27,9 @@ of another implementation, a draw of 2³¹ numbers or more (the loop indexes wit
 partitions with the samples; see :mod:`gradest._sharding`) get ``jax.random`` itself.
 
 XLA turns the bits into numbers inside each consumer, laid out as the consumer's shape, which is
-slow for rows of a few numbers; ``numbers_in_chunks=True`` (normal, uniform, exponential) turns
-them into numbers in the loop over chunks instead, and writes the numbers.
+slow for rows of a few numbers; ``numbers_in_chunks=True`` (normal, uniform, exponential,
+Gumbel; a categorical draw of several variables a sample uses it) turns them into numbers in the
+loop over chunks instead, and writes the numbers.
 
 Large Gaussian estimates run in one pass over blocks of samples (:mod:`gradest._streamed`):
 :func:`normal_block` draws one block of the same numbers, with the sample axis last.
