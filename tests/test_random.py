@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import gradest
 from gradest import _random
 
 KEY = jax.random.key(2026)
@@ -62,13 +63,16 @@ def test_numbers_drawn_in_chunks_match_jax_random(shape: tuple[int, ...]) -> Non
     assert ("while" in {e.primitive.name for e in eqns}) is (math.prod(shape) > CHUNK)
 
 
-# (1000, 3) draws 15 000 Gumbels: above one chunk, drawn as numbers in chunks.
+# (1000, 3) draws 15 000 Gumbels: above one chunk, drawn as numbers in chunks (categorical,
+# Gumbel-max).
 @pytest.mark.parametrize("shape", [(9,), (9, 3), (50, 4, 2), (1000, 3)], ids=str)
 def test_discrete_samplers_match_jax_random(shape: tuple[int, ...]) -> None:
     theta = jax.random.uniform(jax.random.key(1), shape[1:])
     same(_random.bernoulli(KEY, theta, shape), jax.random.bernoulli(KEY, theta, shape))
     logits = jax.random.normal(jax.random.key(2), (*shape[1:], 5)).at[..., 1].set(-jnp.inf)
-    same(_random.categorical(KEY, logits, shape), jax.random.categorical(KEY, logits, axis=-1, shape=shape))
+    reference = jax.random.categorical(KEY, logits, axis=-1, shape=shape)
+    same(_random.categorical(KEY, logits, shape), reference)
+    same(gradest.gumbel_max(logits, KEY, shape[:1]), reference)  # its Gumbels: in chunks above one
 
 
 def test_a_different_layout_would_fail() -> None:

@@ -268,10 +268,15 @@ def exponential(
 
 
 def gumbel(
-    key: jax.Array, shape: tuple[int, ...], dtype: Any = float, *, numbers_in_chunks: bool = False
+    key: jax.Array,
+    shape: tuple[int, ...],
+    dtype: Any = float,
+    *,
+    mode: str | None = None,
+    numbers_in_chunks: bool = False,
 ) -> jax.Array:
-    """``jax.random.gumbel(key, shape, dtype)`` (``numbers_in_chunks``: see :func:`normal`)."""
-    return _flat(lambda k, s: jax.random.gumbel(k, s, dtype), key, shape, numbers_in_chunks)
+    """``jax.random.gumbel(key, shape, dtype, mode)`` (``numbers_in_chunks``: see :func:`normal`)."""
+    return _flat(lambda k, s: jax.random.gumbel(k, s, dtype, mode), key, shape, numbers_in_chunks)
 
 
 def bernoulli(key: jax.Array, p: jax.Array, shape: tuple[int, ...]) -> jax.Array:

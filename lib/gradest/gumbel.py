@@ -15,6 +15,7 @@ drawn, its relaxed coordinate is exactly 0, and no value or gradient is NaN.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
@@ -90,10 +91,22 @@ def sample_gumbel(key: jax.Array, shape: Any = (), dtype: Any = jnp.float32) -> 
     return -jnp.log(-jnp.log(u))
 
 
-def _perturbed(logits: jax.Array, key: jax.Array, sample_shape: tuple[int, ...]) -> jax.Array:
-    """``logits + g`` broadcast to ``sample_shape + logits.shape``; −inf logits stay −inf."""
+def _perturbed(
+    logits: jax.Array, key: jax.Array, sample_shape: tuple[int, ...], *, numbers_in_chunks: bool = False
+) -> jax.Array:
+    """``logits + g`` broadcast to ``sample_shape + logits.shape``; −inf logits stay −inf.
+
+    ``numbers_in_chunks``: with several variables a sample, the same Gumbels (``jax.random``'s
+    "low" mode is :func:`sample_gumbel`'s recipe) are drawn as numbers in chunks, as a categorical
+    draw's are (:func:`gradest._random.categorical`). Gumbel-max at N = 10⁵, D = 10, K = 10 ran
+    2.2 times as fast; Gumbel-softmax and straight-through, which read the noise several times,
+    ran 0.7–0.85 times as fast, so only the argmax asks for it.
+    """
     shape = sample_shape + logits.shape
-    g = sample_gumbel(key, shape, logits.dtype)
+    if numbers_in_chunks and math.prod(shape[1:-1]) > 1:
+        g = _random.gumbel(key, shape, logits.dtype, mode="low", numbers_in_chunks=True)
+    else:
+        g = sample_gumbel(key, shape, logits.dtype)
     # With sample axes, the leading one is split over the devices of a "samples" mesh axis.
     return logits + (_sharding.shard_samples(g) if sample_shape else g)
 
@@ -123,7 +136,8 @@ def gumbel_max(logits: Any, key: jax.Array, sample_shape: Any = ()) -> jax.Array
     logits = _check_logits(logits)
     v.check_key("key", key)
     sample_shape = v.check_shape("sample_shape", sample_shape)
-    return jnp.argmax(_perturbed(jax.lax.stop_gradient(logits), key, sample_shape), axis=-1)
+    perturbed = _perturbed(jax.lax.stop_gradient(logits), key, sample_shape, numbers_in_chunks=True)
+    return jnp.argmax(perturbed, axis=-1)
 
 
 def gumbel_top_k(logits: Any, key: jax.Array, k: int, sample_shape: Any = ()) -> jax.Array:
