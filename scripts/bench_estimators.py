@@ -8,11 +8,13 @@ of shape (D,)), the benchmark reports samples per second of
 
 * the **estimator** (``gradest``, jitted, float32),
 * its **RNG floor**: a jitted program that draws exactly the random numbers the estimator draws
-  (the same ``jax.random`` numbers of the same shapes) and sums them, so nothing but the draws is
-  timed. Each floor is two programs, both flat and with the unrolled Threefry hash of
-  ``gradest._random``: the hash fused into the sum, and the numbers kept chunk by chunk as the
-  library draws them (``· kept``); the normals have a third, drawn block by block as the streamed
-  estimators draw them (``· blocks``). An estimator's floor is the fastest of them, and
+  (the same ``jax.random`` numbers of the same shapes: normals, uniforms, and for a categorical
+  variable the K Gumbels that ``jax.random.categorical`` and the Gumbel-max trick draw) and sums
+  them, so nothing but the draws is timed. Each floor is two programs, both flat and with the
+  unrolled Threefry hash of ``gradest._random``: the hash fused into the sum, and the numbers kept
+  chunk by chunk as the library draws them (``· kept``); the normals have a third, drawn block by
+  block as the streamed estimators draw them (``· blocks``). An estimator's floor is the fastest
+  of them, and
 * for the Gaussian estimators, a **float32 vectorised NumPy** implementation of the same math,
 * for the measure-valued estimator, whose work grows like D² while its floor grows like D, its
   **work after the draws** alone (``· after the draws``): the same program on its random numbers
@@ -207,40 +209,42 @@ def floor_rqmc_shift(cell: Cell, chunk: int | None) -> Callable[[jax.Array], jax
 
 
 def floor_gumbel_rao(cell: Cell, chunk: int | None) -> Callable[[jax.Array], jax.Array]:
-    """The sample's Gumbel noise, then NUM_CONDITIONAL conditional draws of it per sample."""
+    """The sample's Gumbel noise, then NUM_CONDITIONAL Gumbels per sample for its conditional draws."""
     shape = (cell.num_samples, *cell.shape, CATEGORIES)
     conditional = (NUM_CONDITIONAL, *shape)
 
     def draws(key: jax.Array) -> jax.Array:
         k_sample, k_noise = jax.random.split(key)
-        noise = jax.random.uniform(unrolled(k_noise, conditional, chunk), flat(conditional))
-        return jnp.sum(jax.random.uniform(unrolled(k_sample, shape, chunk), flat(shape))) + jnp.sum(noise)
+        noise = jax.random.gumbel(unrolled(k_noise, conditional, chunk), flat(conditional))
+        return jnp.sum(jax.random.gumbel(unrolled(k_sample, shape, chunk), flat(shape))) + jnp.sum(noise)
 
     return draws
 
 
-def floor_groups(group: int, shape: Callable[[Cell], tuple[int, ...]]) -> FloorBuilder:
-    """N / group split keys, each drawing uniforms of ``shape(cell)``, vmapped as :func:`_groups`."""
+def floor_groups(
+    group: int, shape: Callable[[Cell], tuple[int, ...]], sampler: Callable[..., jax.Array]
+) -> FloorBuilder:
+    """N / group split keys, each drawing ``sampler``'s numbers of ``shape(cell)``, vmapped as
+    :func:`_groups`."""
 
     def build(cell: Cell, chunk: int | None) -> Callable[[jax.Array], jax.Array]:
         def draws(key: jax.Array) -> jax.Array:
             keys = jax.random.split(key, cell.num_samples // group)
             one = shape(cell)
-            return jnp.sum(jax.vmap(lambda k: jax.random.uniform(unrolled(k, one, chunk), flat(one)))(keys))
+            return jnp.sum(jax.vmap(lambda k: sampler(unrolled(k, one, chunk), flat(one)))(keys))
 
         return draws
 
     return build
 
 
-def floor_uniform(factor: int, categories: int = 1) -> FloorBuilder:
-    """``factor`` independent uniform arrays of shape (N, *shape[, categories])."""
+def floor_draws(sampler: Callable[..., jax.Array], factor: int, categories: int = 1) -> FloorBuilder:
+    """``factor`` independent arrays of ``sampler``'s numbers of shape (N, *shape[, categories])."""
 
     def build(cell: Cell, chunk: int | None) -> Callable[[jax.Array], jax.Array]:
         shape = (cell.num_samples, *cell.shape) + ((categories,) if categories > 1 else ())
         return lambda key: sum(
-            jnp.sum(jax.random.uniform(unrolled(k, shape, chunk), flat(shape)))
-            for k in jax.random.split(key, factor)
+            jnp.sum(sampler(unrolled(k, shape, chunk), flat(shape))) for k in jax.random.split(key, factor)
         )
 
     return build
@@ -249,15 +253,18 @@ def floor_uniform(factor: int, categories: int = 1) -> FloorBuilder:
 FLOORS: dict[str, FloorBuilder] = {
     "floor: N·D normals": floor_normal,
     "floor: measure-valued draws": floor_measure_valued,
-    "floor: N·D uniforms": floor_uniform(1),
-    "floor: 2·N·D uniforms": floor_uniform(2),
-    "floor: N·D·K uniforms": floor_uniform(1, CATEGORIES),
+    "floor: N·D uniforms": floor_draws(jax.random.uniform, 1),
+    "floor: 2·N·D uniforms": floor_draws(jax.random.uniform, 2),
+    # Categorical draws (jax.random.categorical, the Gumbel-max trick) draw K Gumbels a variable.
+    "floor: N·D·K Gumbels": floor_draws(jax.random.gumbel, 1, CATEGORIES),
     "floor: N·D/2 normals": floor_half(jax.random.normal),
     "floor: N·D/2 uniforms": floor_half(jax.random.uniform),
     "floor: RQMC shift (N·D uniforms)": floor_rqmc_shift,
-    "floor: (1 + M)·N·D·K uniforms": floor_gumbel_rao,
-    "floor: N/k sets × K uniforms": floor_groups(SET_SIZE, lambda cell: (CATEGORIES,)),
-    "floor: N/K groups × K·D uniforms": floor_groups(VIMCO_K, lambda cell: (VIMCO_K, *cell.shape)),
+    "floor: (1 + M)·N·D·K Gumbels": floor_gumbel_rao,
+    "floor: N/k sets × K Gumbels": floor_groups(SET_SIZE, lambda cell: (CATEGORIES,), jax.random.gumbel),
+    "floor: N/K groups × K·D uniforms": floor_groups(
+        VIMCO_K, lambda cell: (VIMCO_K, *cell.shape), jax.random.uniform
+    ),
 }
 #: Each floor is measured twice: the hash fused into the floor's sum, and the numbers kept in memory
 #: chunk by chunk as the library draws them (faster for some programs and sizes). An estimator's
@@ -536,11 +543,11 @@ ESTIMATORS: list[Estimator] = [
     ),
     Estimator("score_function, Bernoulli", "floor: N·D uniforms", _bernoulli(gradest.score_function)),
     Estimator(
-        "score_function, categorical", "floor: N·D·K uniforms", _categorical_score_function, max_work=10**6
+        "score_function, categorical", "floor: N·D·K Gumbels", _categorical_score_function, max_work=10**6
     ),
-    Estimator("gumbel_max (sampling only)", "floor: N·D·K uniforms", _gumbel("max"), max_work=10**6),
-    Estimator("gumbel_softmax", "floor: N·D·K uniforms", _gumbel("softmax"), max_work=10**6),
-    Estimator("straight_through", "floor: N·D·K uniforms", _gumbel("straight"), max_work=10**6),
+    Estimator("gumbel_max (sampling only)", "floor: N·D·K Gumbels", _gumbel("max"), max_work=10**6),
+    Estimator("gumbel_softmax", "floor: N·D·K Gumbels", _gumbel("softmax"), max_work=10**6),
+    Estimator("straight_through", "floor: N·D·K Gumbels", _gumbel("straight"), max_work=10**6),
     Estimator("rebar", "floor: 2·N·D uniforms", _bernoulli(gradest.rebar, temperature=TEMPERATURE)),
     Estimator(
         "relax, constant c",
@@ -570,21 +577,21 @@ ESTIMATORS: list[Estimator] = [
     Estimator("disarm", "floor: N·D/2 uniforms", _bernoulli(_api("disarm"), pairs=True), requires="disarm"),
     Estimator(
         f"sum_and_sample, k = {NUM_SUMMED}",
-        "floor: N·D·K uniforms",
+        "floor: N·D·K Gumbels",
         _one_categorical(_api("sum_and_sample"), lambda cell: cell.num_samples, num_summed=NUM_SUMMED),
         scalar_only=True,
         requires="sum_and_sample",
     ),
     Estimator(
         f"unordered_set, k = {SET_SIZE}",
-        "floor: N/k sets × K uniforms",
+        "floor: N/k sets × K Gumbels",
         _groups(SET_SIZE, _one_categorical(_api("unordered_set"), lambda cell: SET_SIZE)),
         scalar_only=True,
         requires="unordered_set",
     ),
     Estimator(
         f"gumbel_rao, M = {NUM_CONDITIONAL}",
-        "floor: (1 + M)·N·D·K uniforms",
+        "floor: (1 + M)·N·D·K Gumbels",
         _gumbel_rao,
         max_work=10**5,
         requires="gumbel_rao",
