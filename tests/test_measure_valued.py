@@ -206,3 +206,20 @@ def test_the_estimate_is_its_draws_followed_by_the_work_after_them():
     jax.tree.map(partial(np.testing.assert_allclose, rtol=1e-6, atol=1e-6), apart, whole)
     other = jax.jit(mvd(problem, 500))(key=jax.random.key(1))
     assert not np.allclose(np.asarray(other["loc"]), np.asarray(whole["loc"]), rtol=1e-3)
+
+
+def test_memory_check_refuses_what_it_could_not_hold_and_names_the_way_out():
+    # Traced only. 2²⁶ samples of 10 coordinates need about 20 GiB of temporaries: refused, with
+    # the count and the advice; 2²⁴ (5 GiB) are allowed, and so is the advice itself, 16 estimates
+    # of 2²² samples computed one at a time.
+    problem = gradest.gaussian_quadratic(loc=jnp.zeros(10))
+    with pytest.raises(ValueError, match=r"num_samples=67108864 .* GiB .*repeat_estimates"):
+        jax.eval_shape(mvd(problem, 2**26), KEY)
+    jax.eval_shape(mvd(problem, 2**24), KEY)
+    estimates = jax.eval_shape(
+        lambda k: gradest.repeat_estimates(mvd(problem, 2**22), k, 16, batch_size=1), KEY
+    )
+    assert estimates["loc"].shape == (16, 10)
+    # Memory measured by XLA stays below what the check counts (6 numbers a number, not 8).
+    held = jax.jit(mvd(problem, 10**4)).lower(KEY).compile().memory_analysis().temp_size_in_bytes
+    assert held < 10**4 * 10 * 4 * 8

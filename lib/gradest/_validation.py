@@ -409,20 +409,30 @@ def check_batch_size(num_samples: int, batch_size: Any) -> int | None:
     return size
 
 
-def check_memory(num_samples: int, sample_size: int, itemsize: int, batch_size: int | None) -> None:
-    """Refuse a call whose temporaries would exceed :data:`MEMORY_LIMIT_BYTES`; name ``batch_size``."""
+#: What a refused call can do instead, for an estimator with ``batch_size``.
+USE_BATCH_SIZE = "pass batch_size= to evaluate the samples in batches of bounded memory"
+
+
+def check_memory(
+    num_samples: int, sample_size: int, itemsize: int, batch_size: int | None, remedy: str = USE_BATCH_SIZE
+) -> None:
+    """Refuse a call whose temporaries would exceed :data:`MEMORY_LIMIT_BYTES`; say ``remedy``."""
     per_call = batch_size if batch_size is not None else num_samples
     estimate = per_call * max(sample_size, 1) * itemsize * _TEMPORARIES_PER_SAMPLE
     if estimate > MEMORY_LIMIT_BYTES:
         raise ValueError(
             f"num_samples={num_samples} needs about {estimate / 2**30:.3g} GiB of temporaries "
-            f"(limit {MEMORY_LIMIT_BYTES / 2**30:.3g} GiB): pass batch_size= to evaluate the samples "
-            "in batches of bounded memory"
+            f"(limit {MEMORY_LIMIT_BYTES / 2**30:.3g} GiB): {remedy}"
         )
 
 
 def check_num_samples_memory(
-    num_samples: int, params: Params, batch_size: int | None, *, streamed: bool = False
+    num_samples: int,
+    params: Params,
+    batch_size: int | None,
+    *,
+    streamed: bool = False,
+    remedy: str = USE_BATCH_SIZE,
 ) -> None:
     """:func:`check_memory` with one sample as large as the broadcast parameters, or, for an
     estimate ``streamed`` over blocks of samples (:mod:`gradest._streamed`), which holds at most
@@ -435,7 +445,7 @@ def check_num_samples_memory(
     if streamed:
         size = 1
     itemsize = max((jnp.result_type(a).itemsize for a in leaves), default=4)
-    check_memory(num_samples, size, itemsize, batch_size)
+    check_memory(num_samples, size, itemsize, batch_size, remedy)
 
 
 def checked(fn: Callable[..., T]) -> Callable[..., T]:

@@ -53,6 +53,11 @@ from gradest.types import Cost, Params
 REDUCTION_WINDOW = 32
 # Replaced-sample numbers (4·D² a sample) per block: 2²¹–2²³ ran alike at D = 50 and 100.
 BLOCK_NUMBERS = 2**22
+# What a call refused for its memory can do instead (it has no batch_size).
+AVERAGE_SMALLER_ESTIMATES = (
+    "average estimates of fewer samples each: gradest.repeat_estimates(..., batch_size=) "
+    "computes them a few at a time"
+)
 
 
 def _one_sample(f: Cost, params: Params, noise: dict[str, jax.Array]) -> Params:
@@ -109,7 +114,7 @@ def measure_valued(f: Cost, dist: Normal, params: Params, key: jax.Array, num_sa
     sample). When ``f`` also depends on the parameters, the average of
     :math:`\nabla_\phi f(x, \phi)` at the unperturbed samples is added. Samples with an axis
     longer than 32 are evaluated in blocks of samples, about 2²² replaced-sample numbers at a time
-    (the temporaries of N = 10⁴, D = 100 take 57 MiB, not the 1.5 GiB of all samples at once).
+    (the temporaries of N = 10⁴, D = 100 take 42 MiB, not the 1.5 GiB of all samples at once).
 
     Args:
       f: ``f(x, params) -> scalar`` for one sample ``x`` of the batch shape; need not be
@@ -124,8 +129,10 @@ def measure_valued(f: Cost, dist: Normal, params: Params, key: jax.Array, num_sa
 
     Raises:
       TypeError: if ``f`` is not callable, ``dist`` is not a ``Normal`` or ``key`` is not a key.
-      ValueError: if ``num_samples < 1``, the parameters are invalid (e.g. ``scale <= 0``) or
-        ``f`` does not return a scalar.
+      ValueError: if ``num_samples < 1``, the parameters are invalid (e.g. ``scale <= 0``),
+        ``f`` does not return a scalar, or the samples would need more than
+        ``gradest._validation.MEMORY_LIMIT_BYTES`` of temporaries (the message names
+        ``num_samples`` and the estimate, and suggests averaging estimates of fewer samples).
     """
     v.check_callable("f", f)
     v.check_distribution("dist", dist)
@@ -137,6 +144,9 @@ def measure_valued(f: Cost, dist: Normal, params: Params, key: jax.Array, num_sa
     v.check_key("key", key)
     num_samples = v.check_positive_int("num_samples", num_samples)
     p = dist.check(params)
+    # Its temporaries are about six numbers per number of the samples (XLA's memory analysis at
+    # N = 10⁴–10⁵, D = 1–32), plus blocks of replaced samples above that (_per_sample_gradients).
+    v.check_num_samples_memory(num_samples, p, None, remedy=AVERAGE_SMALLER_ESTIMATES)
     shape = (num_samples, *distributions.batch_shape_checked(dist, p))
     dtype = jnp.result_type(p["loc"], p["scale"])
     out = jax.eval_shape(f, jax.ShapeDtypeStruct(shape[1:], dtype), p)
