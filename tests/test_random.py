@@ -163,12 +163,17 @@ BLOCKS = [
     [(*block, jnp.float32) for block in BLOCKS] + [(*BLOCKS[2], jnp.float16), (*BLOCKS[4], jnp.bfloat16)],
     ids=str,
 )
+@pytest.mark.parametrize(
+    ("block_of", "draw"),
+    [(_random.normal_block, jax.random.normal), (_random.uniform_block, jax.random.uniform)],
+    ids=["normal", "uniform"],
+)
 def test_blocks_of_samples_match_jax_random(
-    shape: tuple[int, ...], first: int, count: int, dtype: Any
+    shape: tuple[int, ...], first: int, count: int, dtype: Any, block_of: Any, draw: Any
 ) -> None:
-    expected = jnp.moveaxis(jax.random.normal(KEY, shape, dtype), 0, -1)[..., first : first + count]
+    expected = jnp.moveaxis(draw(KEY, shape, dtype), 0, -1)[..., first : first + count]
     # ``first`` traced, as in the estimators' loops over blocks.
-    block = jax.jit(lambda k, i: _random.normal_block(k, i, count, shape[1:], dtype))(KEY, first)
+    block = jax.jit(lambda k, i: block_of(k, i, count, shape[1:], dtype))(KEY, first)
     same(block, expected)
 
 

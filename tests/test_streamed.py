@@ -1,7 +1,8 @@
-"""Large Gaussian estimates streamed over blocks of samples (gradest._streamed) agree with the rest.
+"""Large estimates streamed over blocks of samples (gradest._streamed) agree with the rest.
 
-Above ``MIN_NUMBERS`` numbers the score-function and pathwise estimators of a ``Normal``, and their
-antithetic versions, loop over blocks of the same samples (``tests/test_random.py`` checks the
+Above ``MIN_NUMBERS`` numbers the score-function and pathwise estimators of a ``Normal``, their
+antithetic versions, and the score-function estimator of a ``Bernoulli`` with logits, loop over
+blocks of the same samples (``tests/test_random.py`` checks the
 blocks bit for bit), so each estimate must agree with the one that holds all samples up to the
 rounding of a million float32 terms summed in another order; the unbiasedness tests of the
 estimators then carry over. An estimate from another key must disagree: the tolerance can fail.
@@ -53,11 +54,21 @@ def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_streamed, "BLOCK", 1000)
 
 
+def scans(estimate: Any) -> int:
+    # The blocks are a scan of the program (batches are another); the unrolled hash loops over its
+    # chunks with a while loop.
+    return str(jax.make_jaxpr(lambda k: estimate(k))(KEY)).count("scan[")
+
+
 def both_paths(estimate: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
-    streamed = jax.jit(estimate)(KEY)
+    # A new function for each path: jax.jit of the same function again would reuse its first trace,
+    # and compare the streamed estimate with itself.
+    streamed = jax.jit(lambda k: estimate(k))(KEY)
+    streamed_scans = scans(estimate)
     with monkeypatch.context() as m:
         m.setattr(_streamed, "MIN_NUMBERS", 2**62)
-        held = jax.jit(estimate)(KEY)
+        held = jax.jit(lambda k: estimate(k))(KEY)
+        assert scans(estimate) < streamed_scans
     return streamed, held
 
 
@@ -82,6 +93,34 @@ def test_score_function_agrees_with_holding_all_samples(batch, baseline, monkeyp
         return gradest.score_function(cost, gradest.Normal(), params, k, n, baseline=b)
 
     assert_agree(*both_paths(estimate, monkeypatch))
+
+
+def bernoulli_cost(b: jax.Array, params: Any) -> jax.Array:
+    # tanh: finite for an infinite logit, with a zero derivative there.
+    return jnp.sum((b - 0.3) ** 2) + jnp.sum(jnp.tanh(params["logits"]) * b) ** 2 / b.size
+
+
+@pytest.mark.parametrize("baseline", [*BASELINES, "function of the costs"], ids=str)
+def test_bernoulli_score_function_agrees_with_holding_all_samples(
+    baseline, monkeypatch, small_blocks
+) -> None:
+    # Logits from a near-certain outcome to a near-certain other, and an infinite one (a point mass).
+    batch = (3, 40)
+    logits = jnp.linspace(-6.0, 6.0, int(np.prod(batch))).reshape(batch).at[0, 0].set(-jnp.inf)
+    params, n = {"logits": logits}, num_samples(batch)
+    assert _streamed.applies(gradest.Bernoulli(), params, KEY, n)
+    b = BASELINES.get(baseline)
+    if b == "per-sample":
+        b = jnp.linspace(0.0, 5.0, n)
+    elif baseline == "function of the costs":
+        b = lambda costs: jnp.full_like(costs, jnp.median(costs))  # two passes
+
+    def estimate(k: jax.Array) -> Any:
+        return gradest.score_function(bernoulli_cost, gradest.Bernoulli(), params, k, n, baseline=b)
+
+    streamed, held = both_paths(estimate, monkeypatch)
+    assert np.all(np.isfinite(streamed["logits"]))
+    assert_agree(streamed, held)
 
 
 @pytest.mark.parametrize("batch", [(10,), (3, 40)], ids=str)
@@ -152,9 +191,11 @@ def test_streaming_bounds_memory() -> None:
     # The streamed program never holds the N·B numbers: its temporaries are a few blocks (the
     # baseline's pass keeps the N costs).
     params, n = params_for((10,)), 2**21
+    bernoulli = {"logits": jnp.zeros(10)}
     for estimate in (
         lambda k: gradest.score_function(cost, gradest.Normal(), params, k, n),
         lambda k: gradest.pathwise(cost, gradest.Normal(), params, k, n),
+        lambda k: gradest.score_function(bernoulli_cost, gradest.Bernoulli(), bernoulli, k, n),
     ):
         temporaries = jax.jit(estimate).lower(KEY).compile().memory_analysis().temp_size_in_bytes
         assert temporaries < n * 10 * 4 / 20, temporaries
@@ -174,6 +215,10 @@ def test_which_estimates_are_streamed() -> None:
     assert not _streamed.applies(ShiftedNormal(), vector, KEY, n)
     assert not _streamed.applies(gradest.Gumbel(), {"loc": vector["loc"], "scale": jnp.float32(1.0)}, KEY, n)
     assert not _streamed.applies(gradest.Normal(), vector, jax.random.key(0, impl="rbg"), n)
+    # A Bernoulli with logits: the score in closed form; with probabilities, autodiff's.
+    assert _streamed.applies(gradest.Bernoulli(), {"logits": vector["loc"]}, KEY, n)
+    assert not _streamed.applies(gradest.Bernoulli(), {"probs": jnp.full(10, 0.5)}, KEY, n)
+    assert not _streamed.applies(gradest.Categorical(), {"logits": jnp.zeros((10, 2))}, KEY, n)
 
 
 def test_rloo_of_one_sample_is_refused_as_when_held() -> None:

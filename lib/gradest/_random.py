@@ -31,8 +31,9 @@ slow for rows of a few numbers; ``numbers_in_chunks=True`` (normal, uniform, exp
 Gumbel; a categorical draw of several variables a sample uses it) turns them into numbers in the
 loop over chunks instead, and writes the numbers.
 
-Large Gaussian estimates run in one pass over blocks of samples (:mod:`gradest._streamed`):
-:func:`normal_block` draws one block of the same numbers, with the sample axis last.
+Large Gaussian and Bernoulli estimates run in one pass over blocks of samples
+(:mod:`gradest._streamed`): :func:`normal_block` and :func:`uniform_block` draw one block of the
+same numbers, with the sample axis last.
 """
 
 from __future__ import annotations
@@ -222,6 +223,21 @@ def normal(
     return _flat(lambda k, s: jax.random.normal(k, s, dtype), key, shape, numbers_in_chunks)
 
 
+def _block(
+    draw: Callable[[jax.Array, tuple[int, int]], jax.Array],
+    key: jax.Array,
+    first: Any,
+    count: int,
+    batch_shape: tuple[int, ...],
+) -> jax.Array:
+    width = math.prod(batch_shape)
+    block_key = jax.random.wrap_key_data(
+        jnp.concatenate([jax.random.key_data(key), jnp.asarray(first * width, np.uint32)[None]]),
+        impl=_TRANSPOSED_BLOCKS,
+    )
+    return draw(block_key, (width, count)).reshape(*batch_shape, count)
+
+
 def normal_block(
     key: jax.Array, first: Any, count: int, batch_shape: tuple[int, ...], dtype: Any = float
 ) -> jax.Array:
@@ -233,12 +249,16 @@ def normal_block(
     two and the block's first counter) that only draws; ``jax.random`` turns the bits into normals.
     ``first`` may be traced. Only for keys where :func:`unrolled_applies` holds for the whole draw.
     """
-    width = math.prod(batch_shape)
-    block_key = jax.random.wrap_key_data(
-        jnp.concatenate([jax.random.key_data(key), jnp.asarray(first * width, np.uint32)[None]]),
-        impl=_TRANSPOSED_BLOCKS,
-    )
-    return jax.random.normal(block_key, (width, count), dtype).reshape(*batch_shape, count)
+    return _block(lambda k, s: jax.random.normal(k, s, dtype), key, first, count, batch_shape)
+
+
+def uniform_block(
+    key: jax.Array, first: Any, count: int, batch_shape: tuple[int, ...], dtype: Any = float
+) -> jax.Array:
+    """Samples ``first, …, first + count − 1`` of ``jax.random.uniform(key, (N, *batch_shape), dtype)``
+    with the sample axis last, as :func:`normal_block` draws normals (the uniforms of a Bernoulli
+    draw, :func:`bernoulli`)."""
+    return _block(lambda k, s: jax.random.uniform(k, s, dtype), key, first, count, batch_shape)
 
 
 def uniform(

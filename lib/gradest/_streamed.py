@@ -1,18 +1,14 @@
-r"""Large Gaussian estimates in one pass over blocks of samples, never holding all N of them.
+r"""Large Gaussian and Bernoulli estimates in one pass over blocks of samples, never holding all N.
 
-For N samples of a ``Normal`` with B = prod(batch_shape) variables, the score-function and
-pathwise estimates are sums over the samples. Holding the N·B numbers, the compiled program writes
-them to memory and reads them back once per term; beyond the caches (10⁷ float32 numbers are
-40 MB) that traffic, not the random numbers, took most of the time (``book/performance.md``).
-Above :data:`MIN_NUMBERS` numbers the estimators therefore loop over blocks of samples
-(:data:`BLOCK` numbers each): each block's normals are drawn (the same numbers as the draw of all
-N, bit for bit: :func:`gradest._random.normal_block`), the cost is evaluated on them, and the block
-adds its terms to running sums; the score is in closed form,
-
-.. math::
-   \sum_n w_n \nabla_\mu \log p(x_n) = \frac{1}{\sigma}\sum_n w_n z_n,\qquad
-   \sum_n w_n \nabla_\sigma \log p(x_n) = \frac{1}{\sigma}\Big(\sum_n w_n z_n^2 - \sum_n w_n\Big),
-   \qquad x_n = \mu + \sigma z_n .
+For N samples of a ``Normal``, or of a ``Bernoulli`` with logits, with B = prod(batch_shape)
+variables, the score-function (and, for the ``Normal``, pathwise) estimates are sums over the
+samples. Holding the N·B numbers, the compiled program writes them to memory and reads them back
+once per term; beyond the caches (10⁷ float32 numbers are 40 MB) that traffic, not the random
+numbers, took most of the time (``book/performance.md``). Above :data:`MIN_NUMBERS` numbers the
+estimators therefore loop over blocks of samples (:data:`BLOCK` numbers each): each block's noise
+is drawn (the same numbers as the draw of all N, bit for bit: :func:`gradest._random.normal_block`
+and :func:`gradest._random.uniform_block`), the cost is evaluated on the block's samples, and the
+block adds its terms to running sums; the score is in closed form (:func:`score_function`).
 
 A baseline computed from all the costs needs them before any weight is known: RLOO and the batch
 mean, affine in the costs, follow from a few more running sums; any other takes two passes, the
@@ -33,7 +29,7 @@ from jax import lax
 
 from gradest import _random, _scores, control_variates
 from gradest import _validation as v
-from gradest.distributions import Normal, Params
+from gradest.distributions import Bernoulli, Normal, Params
 from gradest.types import Cost, Distribution
 
 #: Draws of more numbers than this (N·B; 2 MiB of float32, one core's L2 cache on the build
@@ -56,31 +52,42 @@ def last_axis_costs(f: Cost) -> Costs:
 def applies(dist: Distribution, params: Params, key: jax.Array, num_samples: int) -> bool:
     """Whether an estimate that evaluates ``num_samples`` samples of ``dist`` takes the streamed path.
 
-    Exactly ``Normal`` (a subclass may redefine its sampler or density), more than one variable
-    (with one, the samples are contiguous already, and holding them was faster), more than
+    Exactly ``Normal``, or exactly ``Bernoulli`` with logits (a subclass may redefine its sampler or
+    density; with probabilities the library's score is autodiff's), more than one variable (with
+    one, the samples are contiguous already, and holding them was faster), more than
     :data:`MIN_NUMBERS` numbers, and a key whose numbers the unrolled hash can draw block by block
     (which excludes a mesh that splits the samples over devices).
     """
-    if type(dist) is not Normal:
+    if type(dist) is not Normal and not (type(dist) is Bernoulli and "logits" in params):
         return False
     width = math.prod(dist._batch_shape(params))
     size = num_samples * width
     return width > 1 and size > MIN_NUMBERS and _random.unrolled_applies(key, size)
 
 
+def _normal(params: Params) -> bool:
+    return "loc" in params
+
+
+def _batch_and_dtype(params: Params) -> tuple[tuple[int, ...], Any]:
+    leaves = (params["loc"], params["scale"]) if _normal(params) else (params["logits"],)
+    return jnp.broadcast_shapes(*map(jnp.shape, leaves)), jnp.result_type(*leaves)
+
+
 def _blocks(
     params: Params, key: jax.Array, num_samples: int
 ) -> tuple[Callable[[Any, int], jax.Array], int, int]:
-    """``(block, size, full)``: ``block(first, count)`` gives the standard normals of samples
-    ``first, …, first + count − 1`` with the sample axis last, shape ``batch_shape + (count,)``;
-    the N samples are ``full`` blocks of ``size`` and a last block of ``N − full·size``."""
-    loc, scale = params["loc"], params["scale"]
-    batch = jnp.broadcast_shapes(jnp.shape(loc), jnp.shape(scale))
-    dtype = jnp.result_type(loc, scale)
+    """``(block, size, full)``: ``block(first, count)`` gives the noise of samples
+    ``first, …, first + count − 1`` with the sample axis last, shape ``batch_shape + (count,)``:
+    standard normals for a ``Normal`` (``params`` with ``loc``), uniforms for a ``Bernoulli``
+    (with ``logits``); the N samples are ``full`` blocks of ``size`` and a last block of
+    ``N − full·size``."""
+    batch, dtype = _batch_and_dtype(params)
     size = max(1, min(num_samples, BLOCK // math.prod(batch)))
+    draw = _random.normal_block if _normal(params) else _random.uniform_block
 
     def block(first: Any, count: int) -> jax.Array:
-        return _random.normal_block(key, first, count, batch, dtype)
+        return draw(key, first, count, batch, dtype)
 
     return block, size, num_samples // size
 
@@ -92,10 +99,10 @@ def _scan_blocks(
     step: Callable[[Any, jax.Array, Any], tuple[Any, Any]],
     init: Any,
 ) -> tuple[Any, Any]:
-    """``step(carry, z, first) -> (carry, y)`` scanned over the blocks of standard normals z (see
+    """``step(carry, noise, first) -> (carry, y)`` scanned over the blocks of noise (see
     :func:`_blocks`); returns the last carry and the ``y`` of all blocks, concatenated.
 
-    Each trip uses one block and draws the next into the loop's carry: XLA then writes the normals
+    Each trip uses one block and draws the next into the loop's carry: XLA then writes the noise
     to memory once per block, where a block drawn and used in the same trip had the hash fused
     into, and recomputed by, each of its consumers whenever XLA's fusion heuristics chose so (three
     to ten times slower). The last full block and the short one are used after the loop.
@@ -116,8 +123,19 @@ def _scan_blocks(
     return carry, ys
 
 
-def _samples(params: Params, z: jax.Array) -> jax.Array:
-    return params["loc"][..., None] + params["scale"][..., None] * z
+def _probs(params: Params) -> jax.Array:
+    """θ = σ(η) of a Bernoulli's logits, with the sample axis last; the samples never carry the
+    gradient (the score does)."""
+    return jax.lax.stop_gradient(jax.nn.sigmoid(params["logits"]))[..., None]
+
+
+def _samples(params: Params, noise: jax.Array) -> jax.Array:
+    """The samples of a block: μ + σz from normals z; from uniforms u, the Bernoulli draw u < θ,
+    as ``gradest.Bernoulli`` samples (floats 0.0 / 1.0)."""
+    if _normal(params):
+        return params["loc"][..., None] + params["scale"][..., None] * noise
+    theta = _probs(params)
+    return (noise < theta).astype(theta.dtype)
 
 
 def _add(a: Any, b: Any) -> Any:
@@ -135,26 +153,46 @@ def _affine_in_costs(baseline: Any, num_samples: int, dtype: Any) -> tuple[float
     return 1.0, 1 / num_samples
 
 
+def _statistics(params: Params, noise: jax.Array) -> list[jax.Array]:
+    r"""The per-sample statistics whose weighted sums make the score, as rows (B, count):
+    :math:`z` and :math:`z^2 - 1` for a ``Normal``, :math:`x - \theta` for a ``Bernoulli``. Each has
+    mean zero, as a score has: a sum of :math:`w_n z_n^2` less :math:`\sum_n w_n`, with costs far
+    from zero, cancels, and in float32 keeps fewer significant digits of the scale's gradient."""
+    rows = noise.reshape(-1, noise.shape[-1])
+    if _normal(params):
+        return [rows, rows * rows - 1]
+    return [_samples(params, noise).reshape(rows.shape) - _probs(params).reshape(-1, 1)]
+
+
 def score_function(
     costs: Costs, params: Params, key: jax.Array, num_samples: int, baseline: Any, antithetic: bool = False
 ) -> Params:
-    r"""The score-function estimate of :func:`gradest.score_function` for a ``Normal``, streamed.
+    r"""The score-function estimate of :func:`gradest.score_function` for a ``Normal`` (``params``
+    with ``loc`` and ``scale``) or a ``Bernoulli`` with ``logits`` η, streamed.
 
-    With weights :math:`w_n = f_n - b_n` the blocks add up :math:`\sum_n w_n z_n`,
-    :math:`\sum_n w_n z_n^2` and :math:`\sum_n w_n`. A constant baseline is subtracted in the
-    block; RLOO and the batch mean, :math:`w_n = \alpha f_n - \beta S` with :math:`S = \sum_m f_m`,
-    follow from the sums of :math:`f_n z_n`, :math:`f_n z_n^2`, :math:`f_n`, :math:`z_n` and
-    :math:`z_n^2` in one pass; any other function of the costs takes a first pass that keeps them.
+    The score is in closed form, a weighted sum of per-sample statistics: with
+    :math:`x_n = \mu + \sigma z_n`,
 
-    ``antithetic``: the estimate of :func:`gradest.antithetic_score_function` from ``num_samples``
-    pairs :math:`\mu \pm \sigma z_n` (2·num_samples costs). With the pair means
-    :math:`m_n = (f_n^+ + f_n^-)/2` in the place of :math:`f_n` (the baseline is a function of
-    them), the scale's sums are as above; the location's score :math:`\pm z_n/\sigma` keeps the
+    .. math::
+       \sum_n w_n \nabla_\mu \log p(x_n) = \frac{1}{\sigma}\sum_n w_n z_n,\qquad
+       \sum_n w_n \nabla_\sigma \log p(x_n) = \frac{1}{\sigma}\sum_n w_n (z_n^2 - 1),
+
+    and for a Bernoulli draw :math:`x_n` with :math:`\theta = \sigma(\eta)`,
+    :math:`\sum_n w_n \nabla_\eta \log p(x_n) = \sum_n w_n (x_n - \theta)`.
+
+    With weights :math:`w_n = f_n - b_n` the blocks add up :math:`\sum_n w_n t_n` for each
+    statistic :math:`t_n` (:func:`_statistics`). A constant baseline is subtracted in the block;
+    RLOO and the batch mean, :math:`w_n = \alpha f_n - \beta S` with :math:`S = \sum_m f_m`, follow
+    from the sums of :math:`f_n t_n`, :math:`f_n` and :math:`t_n` in one pass; any other function of
+    the costs takes a first pass that keeps them.
+
+    ``antithetic`` (``Normal`` only): the estimate of :func:`gradest.antithetic_score_function`
+    from ``num_samples`` pairs :math:`\mu \pm \sigma z_n` (2·num_samples costs). With the pair
+    means :math:`m_n = (f_n^+ + f_n^-)/2` in the place of :math:`f_n` (the baseline is a function
+    of them), the scale's sums are as above; the location's score :math:`\pm z_n/\sigma` keeps the
     half difference, :math:`\sum_n \tfrac12(f_n^+ - f_n^-)\, z_n`, where the baseline cancels.
     """
-    loc, scale = params["loc"], params["scale"]
-    dtype = jnp.result_type(loc, scale)
-    batch = jnp.broadcast_shapes(jnp.shape(loc), jnp.shape(scale))
+    batch, dtype = _batch_and_dtype(params)
     affine = _affine_in_costs(baseline, num_samples, dtype)
     f_values = None
     if affine is not None:
@@ -183,31 +221,36 @@ def score_function(
             values = lax.dynamic_slice(f_values, (first,), (count,))
         g = jax.lax.stop_gradient(values - lax.dynamic_slice(constants, (first,), (count,))).astype(dtype)
         u = jax.lax.stop_gradient((plus - minus) / 2).astype(dtype) if antithetic else g
-        rows = z.reshape(-1, count)
-        terms = [rows @ u, jnp.einsum("bn,bn->b", rows * g, rows), jnp.sum(g)]
-        if affine is not None:
-            terms += [jnp.sum(rows, axis=1), jnp.sum(rows * rows, axis=1)]
-        return _add(carry, (terms, explicit)), None
+        statistics = _statistics(params, z)
+        # Sums, not matrix-vector products: XLA fuses them with the arithmetic that feeds them (a
+        # product ran the antithetic estimate at N = 10⁵, D = 10 at half the speed).
+        weights = [u if half else g for half in halves]
+        weighted = [jnp.sum(rows * w, axis=1) for rows, w in zip(statistics, weights, strict=True)]
+        plain = [jnp.sum(rows, axis=1) for rows in statistics] if affine is not None else []
+        return _add(carry, ((weighted, jnp.sum(g) if affine is not None else [], plain), explicit)), None
 
-    width = math.prod(batch)
-    sums = [jnp.zeros(width, dtype), jnp.zeros(width, dtype), jnp.zeros((), dtype)]
-    if affine is not None:
-        sums += [jnp.zeros(width, dtype), jnp.zeros(width, dtype)]
-    (sums, explicit), _ = _scan_blocks(
-        params, key, num_samples, add_block, (sums, jax.tree.map(jnp.zeros_like, params))
+    # Whether each statistic's weight is the antithetic half difference (the location's z).
+    halves = [antithetic, False] if _normal(params) else [False]
+    zeros = [jnp.zeros(math.prod(batch), dtype) for _ in halves]
+    init: Any = (
+        (zeros, jnp.zeros((), dtype) if affine is not None else [], zeros if affine is not None else []),
+        jax.tree.map(jnp.zeros_like, params),
     )
-    weighted, squares, total = sums[:3]
+    ((weighted, total, plain), explicit), _ = _scan_blocks(params, key, num_samples, add_block, init)
     if affine is not None:
         alpha, beta = affine
-        weighted, squares, total = (
-            weighted if antithetic else alpha * weighted - beta * total * sums[3],
-            alpha * squares - beta * total * sums[4],
-            (alpha - beta * num_samples) * total,
-        )
-    score = {
-        "loc": _scores.unbroadcast(weighted.reshape(batch) / (num_samples * scale), loc),
-        "scale": _scores.unbroadcast((squares.reshape(batch) - total) / (num_samples * scale), scale),
-    }
+        weighted = [
+            w if half else alpha * w - beta * total * t
+            for w, t, half in zip(weighted, plain, halves, strict=True)
+        ]
+    if _normal(params):
+        loc, scale = params["loc"], params["scale"]
+        score = {
+            "loc": _scores.unbroadcast(weighted[0].reshape(batch) / (num_samples * scale), loc),
+            "scale": _scores.unbroadcast(weighted[1].reshape(batch) / (num_samples * scale), scale),
+        }
+    else:
+        score = {"logits": weighted[0].reshape(batch) / num_samples}
     return _add(score, explicit)
 
 

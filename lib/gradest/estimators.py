@@ -129,8 +129,9 @@ def score_function(
       ValueError: as :func:`score_function_surrogate`; also if ``batch_size`` does not divide
         ``num_samples``, or if the samples would need more than
         ``gradest._validation.MEMORY_LIMIT_BYTES`` of temporaries (the message names
-        ``num_samples`` and the estimate, and suggests ``batch_size=``); a Gaussian estimate
-        streamed over blocks of samples (``gradest._streamed``) counts only its costs.
+        ``num_samples`` and the estimate, and suggests ``batch_size=``); a Gaussian or
+        Bernoulli (logits) estimate streamed over blocks of samples (``gradest._streamed``)
+        counts only its costs.
     """
     checked = v.check_common(f, dist, params, key, num_samples)
     size = v.check_batch_size(num_samples, batch_size)
