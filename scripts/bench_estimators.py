@@ -270,18 +270,36 @@ FLOORS: dict[str, FloorBuilder] = {
 #: chunk by chunk as the library draws them (faster for some programs and sizes). An estimator's
 #: floor is the fastest of them in the same run.
 KEPT = " · kept"
-#: The normals drawn a third way: block by block, as the library's streamed Gaussian estimators draw
-#: them (``gradest._streamed``), and summed.
+#: The normals and uniforms drawn a third way: block by block, as the library's streamed Gaussian
+#: and Bernoulli estimators draw them (``gradest._streamed``), and summed.
 BLOCKS = " · blocks"
 
 
-def floor_normal_blocks(cell: Cell) -> Callable[[jax.Array], jax.Array]:
-    params = gaussian_params(cell)
+def floor_blocks(params_of: Callable[[Cell], dict[str, jax.Array]]) -> Callable[[Cell], Callable[..., Any]]:
+    """The streamed estimators' draws for the distribution of ``params_of(cell)``, summed."""
 
-    def add(total: jax.Array, z: jax.Array, first: Any) -> tuple[jax.Array, None]:
-        return total + jnp.sum(z), None
+    def build(cell: Cell) -> Callable[[jax.Array], jax.Array]:
+        params = params_of(cell)
 
-    return lambda key: gradest._streamed._scan_blocks(params, key, cell.num_samples, add, jnp.float32(0))[0]
+        def add(total: jax.Array, noise: jax.Array, first: Any) -> tuple[jax.Array, None]:
+            return total + jnp.sum(noise), None
+
+        return lambda key: gradest._streamed._scan_blocks(params, key, cell.num_samples, add, jnp.float32(0))[
+            0
+        ]
+
+    return build
+
+
+def block_floors() -> dict[str, Callable[[Cell], Callable[..., Any]]]:
+    """The floors with a blocks variant in this library: the uniforms since Bernoulli estimates
+    stream (``gradest._random.uniform_block``)."""
+    floors = {"floor: N·D normals": floor_blocks(gaussian_params)}
+    if hasattr(gradest._random, "uniform_block"):
+        floors["floor: N·D uniforms"] = floor_blocks(
+            lambda cell: {"logits": jnp.zeros(cell.shape, jnp.float32)}
+        )
+    return floors
 
 
 def floor_variants(name: str) -> list[tuple[str, Callable[[Cell], Callable[[jax.Array], jax.Array]]]]:
@@ -292,8 +310,8 @@ def floor_variants(name: str) -> list[tuple[str, Callable[[Cell], Callable[[jax.
     if not hasattr(getattr(gradest, "_random", None), "fast_key"):
         return [fused]
     variants = [fused, (name + KEPT, lambda cell: build(cell, gradest._random.CHUNK))]
-    if name == "floor: N·D normals" and hasattr(gradest, "_streamed"):
-        variants.append((name + BLOCKS, floor_normal_blocks))
+    if hasattr(gradest, "_streamed") and name in block_floors():
+        variants.append((name + BLOCKS, block_floors()[name]))
     return variants
 
 

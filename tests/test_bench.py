@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 import gradest
@@ -59,26 +60,34 @@ def test_every_estimator_has_a_floor_and_runs_only_where_it_applies(monkeypatch)
 def test_floors_draw_the_fastest_way(monkeypatch):
     # Both variants of a floor hash unrolled (not jax.random's rolled threefry2x32): fused into the
     # floor's sum, or in the library's loop over chunks.
-    # The normals also block by block, as the streamed Gaussian estimators draw them.
+    # The normals and uniforms also block by block, as the streamed Gaussian and Bernoulli
+    # estimators draw them.
     bench = load_script(monkeypatch)
     cell = bench.Cell(10**5, 3, "vector")
-    variants = bench.floor_variants("floor: N·D normals")
-    fused, kept, blocks = (name for name, _ in variants)
-    assert (kept, blocks) == (fused + bench.KEPT, fused + bench.BLOCKS)
-    programs = [jax.jit(build(cell)).lower(jax.random.key(0)).as_text() for _, build in variants]
-    assert all("threefry2x32" not in program for program in programs)
-    assert ["stablehlo.while" in program for program in programs] == [False, True, True]
-    assert [name for name, _ in bench.floor_variants("floor: N·D uniforms")] == [
-        "floor: N·D uniforms",
-        "floor: N·D uniforms" + bench.KEPT,
+    key = jax.random.key(0)
+    for floor, draw in (
+        ("floor: N·D normals", jax.random.normal),
+        ("floor: N·D uniforms", jax.random.uniform),
+    ):
+        variants = bench.floor_variants(floor)
+        fused, kept, blocks = (name for name, _ in variants)
+        assert (fused, kept, blocks) == (floor, floor + bench.KEPT, floor + bench.BLOCKS)
+        programs = [jax.jit(build(cell)).lower(key).as_text() for _, build in variants]
+        assert "threefry2x32" not in programs[2] and "stablehlo.while" in programs[2]
+        if draw is jax.random.normal:  # the uniforms' floors split their key first (a rolled hash)
+            assert all("threefry2x32" not in program for program in programs)
+            assert ["stablehlo.while" in program for program in programs] == [False, True, True]
+        # The blocks draw the numbers of the key's draw of all N samples.
+        np.testing.assert_allclose(
+            jax.jit(variants[2][1](cell))(key), jnp.sum(draw(key, (cell.num_samples, *cell.shape))), rtol=1e-4
+        )
+    assert [name for name, _ in bench.floor_variants("floor: 2·N·D uniforms")] == [
+        "floor: 2·N·D uniforms",
+        "floor: 2·N·D uniforms" + bench.KEPT,
     ]
-    # An estimator's floor is the fastest variant, and the blocks draw the same numbers.
+    # An estimator's floor is the fastest variant.
     median = {(fused, 1): 2.0, (kept, 1): 3.0, (blocks, 1): 2.5}
     assert bench.floor_rate(median, fused, 1) == 3.0
-    key = jax.random.key(0)
-    np.testing.assert_allclose(
-        jax.jit(variants[2][1](cell))(key), jax.jit(variants[0][1](cell))(key), rtol=1e-4
-    )
 
 
 def test_every_round_runs_every_program_once_in_a_new_order(monkeypatch):
