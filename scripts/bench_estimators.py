@@ -275,30 +275,38 @@ KEPT = " · kept"
 BLOCKS = " · blocks"
 
 
-def floor_blocks(params_of: Callable[[Cell], dict[str, jax.Array]]) -> Callable[[Cell], Callable[..., Any]]:
-    """The streamed estimators' draws for the distribution of ``params_of(cell)``, summed."""
+def floor_blocks(
+    params_of: Callable[[Cell], dict[str, jax.Array]], pairs: bool = False
+) -> Callable[..., Any]:
+    """The streamed estimators' draws for the distribution of ``params_of(cell)``, summed: N samples'
+    worth, or N / 2 for antithetic pairs."""
 
     def build(cell: Cell) -> Callable[[jax.Array], jax.Array]:
         params = params_of(cell)
+        count = cell.num_samples // 2 if pairs else cell.num_samples
 
         def add(total: jax.Array, noise: jax.Array, first: Any) -> tuple[jax.Array, None]:
             return total + jnp.sum(noise), None
 
-        return lambda key: gradest._streamed._scan_blocks(params, key, cell.num_samples, add, jnp.float32(0))[
-            0
-        ]
+        return lambda key: gradest._streamed._scan_blocks(params, key, count, add, jnp.float32(0))[0]
 
     return build
+
+
+def bernoulli_logits(cell: Cell) -> dict[str, jax.Array]:
+    return {"logits": jnp.zeros(cell.shape, jnp.float32)}
 
 
 def block_floors() -> dict[str, Callable[[Cell], Callable[..., Any]]]:
     """The floors with a blocks variant in this library: the uniforms since Bernoulli estimates
     stream (``gradest._random.uniform_block``)."""
-    floors = {"floor: N·D normals": floor_blocks(gaussian_params)}
+    floors = {
+        "floor: N·D normals": floor_blocks(gaussian_params),
+        "floor: N·D/2 normals": floor_blocks(gaussian_params, pairs=True),
+    }
     if hasattr(gradest._random, "uniform_block"):
-        floors["floor: N·D uniforms"] = floor_blocks(
-            lambda cell: {"logits": jnp.zeros(cell.shape, jnp.float32)}
-        )
+        floors["floor: N·D uniforms"] = floor_blocks(bernoulli_logits)
+        floors["floor: N·D/2 uniforms"] = floor_blocks(bernoulli_logits, pairs=True)
     return floors
 
 

@@ -61,25 +61,27 @@ def test_floors_draw_the_fastest_way(monkeypatch):
     # Both variants of a floor hash unrolled (not jax.random's rolled threefry2x32): fused into the
     # floor's sum, or in the library's loop over chunks.
     # The normals and uniforms also block by block, as the streamed Gaussian and Bernoulli
-    # estimators draw them.
+    # estimators draw them; the antithetic estimators draw N / 2 pairs.
     bench = load_script(monkeypatch)
     cell = bench.Cell(10**5, 3, "vector")
     key = jax.random.key(0)
-    for floor, draw in (
-        ("floor: N·D normals", jax.random.normal),
-        ("floor: N·D uniforms", jax.random.uniform),
-    ):
+    for floor, draw, count in [
+        (f"floor: N·D{half} {kind}", draw, cell.num_samples // (2 if half else 1))
+        for kind, draw in {"normals": jax.random.normal, "uniforms": jax.random.uniform}.items()
+        for half in ("", "/2")
+    ]:
         variants = bench.floor_variants(floor)
         fused, kept, blocks = (name for name, _ in variants)
         assert (fused, kept, blocks) == (floor, floor + bench.KEPT, floor + bench.BLOCKS)
         programs = [jax.jit(build(cell)).lower(key).as_text() for _, build in variants]
-        assert "threefry2x32" not in programs[2] and "stablehlo.while" in programs[2]
-        if draw is jax.random.normal:  # the uniforms' floors split their key first (a rolled hash)
-            assert all("threefry2x32" not in program for program in programs)
-            assert ["stablehlo.while" in program for program in programs] == [False, True, True]
-        # The blocks draw the numbers of the key's draw of all N samples.
+        if count == cell.num_samples:  # (N / 2 pairs fill one block here: no loop)
+            assert "stablehlo.while" in programs[2]
+            if draw is jax.random.normal:  # the uniforms' floors split their key first (a rolled hash)
+                assert all("threefry2x32" not in program for program in programs)
+                assert ["stablehlo.while" in program for program in programs] == [False, True, True]
+        # The blocks draw the numbers of the key's draw of all N samples (or pairs).
         np.testing.assert_allclose(
-            jax.jit(variants[2][1](cell))(key), jnp.sum(draw(key, (cell.num_samples, *cell.shape))), rtol=1e-4
+            jax.jit(variants[2][1](cell))(key), jnp.sum(draw(key, (count, *cell.shape))), rtol=1e-4
         )
     assert [name for name, _ in bench.floor_variants("floor: 2·N·D uniforms")] == [
         "floor: 2·N·D uniforms",

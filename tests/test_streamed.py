@@ -1,8 +1,8 @@
 """Large estimates streamed over blocks of samples (gradest._streamed) agree with the rest.
 
 Above ``MIN_NUMBERS`` numbers the score-function and pathwise estimators of a ``Normal``, their
-antithetic versions, and the score-function estimator of a ``Bernoulli`` with logits, loop over
-blocks of the same samples (``tests/test_random.py`` checks the
+antithetic versions, and the score-function, ARM and DisARM estimators of a ``Bernoulli`` with
+logits loop over blocks of the same samples (``tests/test_random.py`` checks the
 blocks bit for bit), so each estimate must agree with the one that holds all samples up to the
 rounding of a million float32 terms summed in another order; the unbiasedness tests of the
 estimators then carry over. An estimate from another key must disagree: the tolerance can fail.
@@ -121,6 +121,14 @@ def test_bernoulli_score_function_agrees_with_holding_all_samples(
     streamed, held = both_paths(estimate, monkeypatch)
     assert np.all(np.isfinite(streamed["logits"]))
     assert_agree(streamed, held)
+
+
+@pytest.mark.parametrize("estimator", [gradest.arm, gradest.disarm], ids=lambda e: e.__name__)
+def test_arm_and_disarm_agree_with_holding_all_pairs(estimator, monkeypatch, small_blocks) -> None:
+    batch = (3, 40)
+    params, n = {"logits": jnp.linspace(-6.0, 6.0, 120).reshape(batch)}, num_samples(batch)
+    estimate = lambda k: estimator(bernoulli_cost, gradest.Bernoulli(), params, k, n)
+    assert_agree(*both_paths(estimate, monkeypatch))
 
 
 @pytest.mark.parametrize("batch", [(10,), (3, 40)], ids=str)

@@ -1,13 +1,14 @@
 r"""Large Gaussian and Bernoulli estimates in one pass over blocks of samples, never holding all N.
 
 For N samples of a ``Normal``, or of a ``Bernoulli`` with logits, with B = prod(batch_shape)
-variables, the score-function (and, for the ``Normal``, pathwise) estimates are sums over the
-samples. Holding the N·B numbers, the compiled program writes them to memory and reads them back
-once per term; beyond the caches (10⁷ float32 numbers are 40 MB) that traffic, not the random
-numbers, took most of the time (``book/performance.md``). Above :data:`MIN_NUMBERS` numbers the
-estimators therefore loop over blocks of samples (:data:`BLOCK` numbers each): each block's noise
-is drawn (the same numbers as the draw of all N, bit for bit: :func:`gradest._random.normal_block`
-and :func:`gradest._random.uniform_block`), the cost is evaluated on the block's samples, and the
+variables, the score-function estimates (and, for the ``Normal``, the pathwise ones; for the
+``Bernoulli``, ARM and DisARM) are sums over the samples. Holding the N·B numbers, the compiled
+program writes them to memory and reads them back once per term; beyond the caches (10⁷ float32
+numbers are 40 MB) that traffic, not the random numbers, took most of the time
+(``book/performance.md``). Above :data:`MIN_NUMBERS` numbers the estimators therefore loop over
+blocks of samples (:data:`BLOCK` numbers each): each block's noise is drawn (the same numbers as
+the draw of all N, bit for bit: :func:`gradest._random.normal_block` and
+:func:`gradest._random.uniform_block`), the cost is evaluated on the block's samples, and the
 block adds its terms to running sums; the score is in closed form (:func:`score_function`).
 
 A baseline computed from all the costs needs them before any weight is known: RLOO and the batch
@@ -50,7 +51,8 @@ def last_axis_costs(f: Cost) -> Costs:
 
 
 def applies(dist: Distribution, params: Params, key: jax.Array, num_samples: int) -> bool:
-    """Whether an estimate that evaluates ``num_samples`` samples of ``dist`` takes the streamed path.
+    """Whether an estimate that evaluates ``num_samples`` samples (or pairs) of ``dist`` takes the
+    streamed path.
 
     Exactly ``Normal``, or exactly ``Bernoulli`` with logits (a subclass may redefine its sampler or
     density; with probabilities the library's score is autodiff's), more than one variable (with
@@ -252,6 +254,41 @@ def score_function(
     else:
         score = {"logits": weighted[0].reshape(batch) / num_samples}
     return _add(score, explicit)
+
+
+def bernoulli_pairs(
+    costs: Costs,
+    params: Params,
+    key: jax.Array,
+    num_samples: int,
+    weight: Callable[..., jax.Array],
+) -> Params:
+    r"""The ARM or DisARM estimate (:mod:`gradest.arm`) of a ``Bernoulli`` with logits, streamed.
+
+    Each block of uniforms u gives the pairs :math:`b = \mathbf 1\{u < \theta\}` and
+    :math:`\tilde b = \mathbf 1\{1 - u < \theta\}`; the block adds up ``weight(u, b, b̃, f(b),
+    f(b̃), η)`` over its pairs (the costs broadcast along the sample axis, last) and the gradient
+    of its share of the mean of all 2N costs, the pathwise term of a cost that depends on η.
+    """
+    batch, dtype = _batch_and_dtype(params)
+    theta = _probs(params)
+    eta = jax.lax.stop_gradient(params["logits"])[..., None]
+
+    def add_block(carry: Any, u: jax.Array, first: Any) -> tuple[Any, None]:
+        count = u.shape[-1]
+        b, b_anti = (u < theta).astype(dtype), ((1.0 - u) < theta).astype(dtype)
+
+        def block_mean(p: Params) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+            f_b, f_anti = costs(b, p, count), costs(b_anti, p, count)
+            return (jnp.sum(f_b) + jnp.sum(f_anti)) / (2 * num_samples), (f_b, f_anti)
+
+        pathwise, (f_b, f_anti) = jax.grad(block_mean, has_aux=True)(params)
+        f_b, f_anti = jax.lax.stop_gradient(f_b), jax.lax.stop_gradient(f_anti)
+        return _add(carry, (jnp.sum(weight(u, b, b_anti, f_b, f_anti, eta), axis=-1), pathwise)), None
+
+    init = (jnp.zeros(batch, dtype), jax.tree.map(jnp.zeros_like, params))
+    (total, pathwise), _ = _scan_blocks(params, key, num_samples, add_block, init)
+    return {"logits": total / num_samples + pathwise["logits"]}
 
 
 def _pair_costs(

@@ -20,7 +20,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from gradest import _random
+from gradest import _random, _streamed
 from gradest import _validation as v
 from gradest.distributions import Bernoulli, Params
 from gradest.estimators import Cost
@@ -45,7 +45,10 @@ def _check_bernoulli(f: Any, dist: Any, params: Any, key: Any, num_samples: Any)
 def _antithetic_estimate(
     f: Cost, params: Params, key: jax.Array, num_samples: int, weight: PairWeight
 ) -> Params:
-    """Average over pairs of ``weight(u, b, b_anti, f(b), f(b_anti), η)``, plus the pathwise term."""
+    """Average over pairs of ``weight(u, b, b_anti, f(b), f(b_anti), η)``, plus the pathwise term;
+    streamed over blocks of the same uniforms above ``gradest._streamed.MIN_NUMBERS`` of them."""
+    if _streamed.applies(Bernoulli(), params, key, num_samples):
+        return _streamed.bernoulli_pairs(_streamed.last_axis_costs(f), params, key, num_samples, weight)
     logits = params["logits"]
     u = _random.uniform(key, (num_samples, *logits.shape), logits.dtype)
     theta = jax.nn.sigmoid(jax.lax.stop_gradient(logits))
