@@ -68,6 +68,7 @@ def applies(dist: Distribution, params: Params, key: jax.Array, num_samples: int
 
 
 def _normal(params: Params) -> bool:
+    """Whether ``params`` are a ``Normal``'s (``loc``, ``scale``) rather than a ``Bernoulli``'s logits."""
     return "loc" in params
 
 
