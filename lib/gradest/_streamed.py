@@ -272,12 +272,11 @@ def bernoulli_pairs(
     of its share of the mean of all 2N costs, the pathwise term of a cost that depends on η.
     """
     batch, dtype = _batch_and_dtype(params)
-    theta = _probs(params)
     eta = jax.lax.stop_gradient(params["logits"])[..., None]
 
     def add_block(carry: Any, u: jax.Array, first: Any) -> tuple[Any, None]:
         count = u.shape[-1]
-        b, b_anti = (u < theta).astype(dtype), ((1.0 - u) < theta).astype(dtype)
+        b, b_anti = _samples(params, u), _samples(params, 1.0 - u)
 
         def block_mean(p: Params) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
             f_b, f_anti = costs(b, p, count), costs(b_anti, p, count)
