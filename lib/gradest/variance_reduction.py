@@ -71,8 +71,16 @@ def _check_normal(dist: Any) -> None:
 def _antithetic_noise(dist: Normal, params: Params, key: jax.Array, num_samples: int) -> jax.Array:
     """Standard normal noise ``(ε_1..ε_P, −ε_1..−ε_P)``, shape ``(num_samples,) + batch_shape``."""
     shape = (num_samples // 2, *distributions.batch_shape_checked(dist, params))
-    eps = _random.normal(key, shape, jnp.result_type(*params.values()))
-    return jnp.concatenate([eps, -eps])
+    dtype = jnp.result_type(*params.values())
+    eps = _random.normal(key, shape, dtype)
+    if len(shape) == 1:
+        return jnp.concatenate([eps, -eps])
+    # Samples with a batch shape: a sign broadcast over a new leading axis (the reshape is free).
+    # XLA's CPU loop emitter computed their concatenation element by element, and the estimates
+    # ran 2-4 times slower at N = 10⁴-2·10⁴ with D = 6 or 10; for scalar samples, concatenating
+    # was 10-30 % faster at N = 10⁴.
+    signs = jnp.array([1, -1], dtype).reshape(2, *(1,) * len(shape))
+    return (signs * eps).reshape(num_samples, *shape[1:])
 
 
 def antithetic_pathwise(f: Cost, dist: Normal, params: Params, key: jax.Array, num_samples: int) -> Params:
