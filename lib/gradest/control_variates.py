@@ -116,7 +116,11 @@ def rloo(f_values: jax.Array) -> jax.Array:
     """
     f_values = _check_f_values(f_values, minimum=2)
     n = f_values.shape[0]
-    return (jnp.sum(f_values) - f_values) / (n - 1)
+    # The barrier keeps the sum over the costs: XLA would otherwise merge it with the sum inside a
+    # cost of several coordinates into one reduction over all N·D terms, which its CPU backend
+    # computes from a copy of them (the score function with RLOO took 13-16 % longer at
+    # N = 10⁴-2·10⁴, D = 10).
+    return (jnp.sum(jax.lax.optimization_barrier(f_values)) - f_values) / (n - 1)
 
 
 def group_normalized_advantages(f_values: jax.Array, *, eps: float = 1e-4) -> jax.Array:
