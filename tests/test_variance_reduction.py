@@ -97,11 +97,11 @@ def test_antithetic_score_function_unbiased_and_sample_level_rloo_is_not():
     assert max(z_right, z_plain) < TOL < z_wrong
 
 
-@pytest.mark.parametrize("batch", [(), (3,)], ids=["scalar", "batched"])
+@pytest.mark.parametrize("batch", [(), (6,)], ids=["concatenated", "sign-broadcast"])
 def test_antithetic_variance_ratio_is_zero_for_odd_and_two_for_even_estimates(batch):
     # f = (x - k)^2: the pathwise mu-gradient 2(mu - k) + 2 sigma eps is odd around its mean
     # (antithetic: exact), the sigma-gradient 2(mu - k) eps + 2 sigma eps^2 is even at mu = k.
-    # Scalar and batched samples lay out their pairs in two ways (variance_reduction._antithetic_noise).
+    # Short and long samples lay out their pairs in two ways (variance_reduction._antithetic_noise).
     p = gradest.gaussian_quadratic(k=0.0, loc=jnp.zeros(batch), scale=jnp.full(batch, 1.5))
     var = stats_of(
         {
