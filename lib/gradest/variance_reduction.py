@@ -79,8 +79,8 @@ def _antithetic_noise(dist: Normal, params: Params, key: jax.Array, num_samples:
     # Longer samples: a sign broadcast over a new leading axis (the reshape is free). XLA's CPU loop
     # emitter computes the concatenation of rows of some lengths element by element: at N = 10⁴
     # the estimates took 2.5-4.5 times as long with D = 6, 7, 9, 10 or 12, 1.1-1.4 times with
-    # D = 16-32, and about as long with D = 8 or 64. Up to four numbers a sample, concatenating was
-    # 0-30 % faster (jax 0.10.2, 30 November 2026).
+    # D = 16-32, and within 20 % either way with D = 8 or 64. Up to four numbers a sample,
+    # concatenating was 0-30 % faster (jax 0.10.2, 30 November 2026).
     signs = jnp.array([1, -1], dtype).reshape(2, *(1,) * len(shape))
     return (signs * eps).reshape(num_samples, *shape[1:])
 
