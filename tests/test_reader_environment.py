@@ -9,7 +9,10 @@ import ast
 import functools
 import importlib.metadata
 import json
+import os
 import re
+import shlex
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -116,3 +119,23 @@ def test_launch_buttons_offer_binder_colab_and_live_code():
     buttons = CONFIG["launch_buttons"]
     assert buttons["binderhub_url"] and buttons["colab_url"]
     assert buttons["thebe"] is True
+
+
+def test_make_lab_gives_the_kernels_a_compilation_cache(tmp_path: Path) -> None:
+    """`make lab`'s environment makes JAX write what a kernel compiles to the cache directory."""
+    cache = tmp_path / "jax-cache"
+    recipe = subprocess.run(
+        ["make", "-s", "-n", "--no-print-directory", "lab", f"JAX_CACHE={cache}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(line for line in recipe.splitlines() if "jupyter lab" in line)
+    env = dict(item.split("=", 1) for item in shlex.split(line) if re.fullmatch(r"[A-Z_]+=.*", item))
+    assert env["JAX_COMPILATION_CACHE_DIR"] == str(cache)
+    program = (
+        "import jax, jax.numpy as jnp; jax.jit(lambda x: jnp.sin(x) * 2)(jnp.ones(3)).block_until_ready()"
+    )
+    subprocess.run([sys.executable, "-c", program], env={**os.environ, **env}, check=True)
+    assert any(cache.iterdir()), "nothing written to the compilation cache"
