@@ -350,6 +350,16 @@ def _gaussian(estimator: Callable[..., Any], **kwargs: Any) -> Callable[[Cell], 
     return build
 
 
+def expected_gaussian_cost(cell: Cell) -> float:
+    """E f(x) for the Gaussian problem: the number a moving average of the costs settles at."""
+    return math.prod(cell.shape) * ((LOC - K) ** 2 + SCALE**2)
+
+
+def _constant_baseline_score_function(cell: Cell) -> Callable[[jax.Array], Any]:
+    """The score function with a fixed baseline, as a training loop passes its moving average."""
+    return _gaussian(gradest.score_function, baseline=gradest.constant(expected_gaussian_cost(cell)))(cell)
+
+
 def _api(name: str) -> Callable[..., Any]:
     """``gradest.<name>``, looked up when called: the script still loads with an older library."""
     return lambda *args, **kwargs: getattr(gradest, name)(*args, **kwargs)
@@ -491,15 +501,18 @@ def _np_draw(rng: np.random.Generator, cell: Cell) -> np.ndarray:
     return rng.standard_normal((cell.num_samples, *cell.shape), dtype=F32)
 
 
-def numpy_score_function(cell: Cell, baseline: bool = False) -> Fn:
+def numpy_score_function(cell: Cell, baseline: str | None = None) -> Fn:
+    """``baseline``: None, "rloo" (leave-one-out) or "constant" (:func:`expected_gaussian_cost`)."""
     rng = np.random.default_rng(0)
 
     def run() -> tuple[np.ndarray, np.ndarray]:
         eps = _np_draw(rng, cell)
         x = F32(LOC) + F32(SCALE) * eps
         f = np.sum((x - F32(K)) ** 2, axis=tuple(range(1, x.ndim)))
-        if baseline:  # leave-one-out
+        if baseline == "rloo":
             f = (f - (f.sum() - f) / F32(cell.num_samples - 1)).astype(F32)
+        elif baseline == "constant":
+            f = f - F32(expected_gaussian_cost(cell))
         f = f.reshape((-1,) + (1,) * (x.ndim - 1))
         return np.mean(f * eps, axis=0) / F32(SCALE), np.mean(f * (eps * eps - F32(1)), axis=0) / F32(SCALE)
 
@@ -556,7 +569,13 @@ ESTIMATORS: list[Estimator] = [
         "score_function + rloo",
         "floor: N·D normals",
         _gaussian(gradest.score_function, baseline=gradest.rloo),
-        lambda cell: numpy_score_function(cell, baseline=True),
+        lambda cell: numpy_score_function(cell, baseline="rloo"),
+    ),
+    Estimator(
+        "score_function + constant baseline",
+        "floor: N·D normals",
+        _constant_baseline_score_function,
+        lambda cell: numpy_score_function(cell, baseline="constant"),
     ),
     Estimator("pathwise", "floor: N·D normals", _gaussian(gradest.pathwise), numpy_pathwise),
     Estimator(
@@ -633,6 +652,7 @@ ESTIMATORS: list[Estimator] = [
 GAUSSIAN = (
     "score_function",
     "score_function + rloo",
+    "score_function + constant baseline",
     "pathwise",
     "measure_valued",
     "antithetic_score_function",

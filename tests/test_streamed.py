@@ -95,6 +95,21 @@ def test_score_function_agrees_with_holding_all_samples(batch, baseline, monkeyp
     assert_agree(*both_paths(estimate, monkeypatch))
 
 
+def test_a_constant_baseline_streams_in_one_pass(small_blocks) -> None:
+    """gradest.constant(b) is the number b: no first pass to keep the costs, the same estimate."""
+    params, n = params_for((3, 40)), num_samples((3, 40))
+
+    def estimate(b: Any) -> Any:
+        return lambda k: gradest.score_function(cost, gradest.Normal(), params, k, n, baseline=b)
+
+    assert scans(estimate(gradest.constant(3.0))) == scans(estimate(3.0)) == scans(estimate(None))
+    # A function of the costs needs all of them first: a pass more, which the count sees.
+    assert scans(estimate(lambda costs: jnp.full_like(costs, 3.0))) == scans(estimate(None)) + 1
+    np.testing.assert_array_equal(
+        *(np.asarray(jax.jit(estimate(b))(KEY)["loc"]) for b in (gradest.constant(3.0), 3.0))
+    )
+
+
 def bernoulli_cost(b: jax.Array, params: Any) -> jax.Array:
     # tanh: finite for an infinite logit, with a zero derivative there.
     return jnp.sum((b - 0.3) ** 2) + jnp.sum(jnp.tanh(params["logits"]) * b) ** 2 / b.size

@@ -29,6 +29,7 @@ from gradest.baseline_variance import (
     variance_at_baseline,
 )
 from gradest.control_variates import (
+    ConstantBaseline,
     MovingAverageState,
     ScoreTerms,
     batch_mean,
@@ -109,6 +110,7 @@ __all__ = [
     "Bernoulli",
     "Beta",
     "Categorical",
+    "ConstantBaseline",
     "Dirichlet",
     "Distribution",
     "EstimatorStats",

@@ -184,9 +184,10 @@ def score_function(
     :math:`\sum_n w_n \nabla_\eta \log p(x_n) = \sum_n w_n (x_n - \theta)`.
 
     With weights :math:`w_n = f_n - b_n` the blocks add up :math:`\sum_n w_n t_n` for each
-    statistic :math:`t_n` (:func:`_statistics`). A constant baseline is subtracted in the block;
-    RLOO and the batch mean, :math:`w_n = \alpha f_n - \beta S` with :math:`S = \sum_m f_m`, follow
-    from the sums of :math:`f_n t_n`, :math:`f_n` and :math:`t_n` in one pass; any other function of
+    statistic :math:`t_n` (:func:`_statistics`). A constant baseline (a number, or
+    :func:`gradest.constant`) is subtracted in the block; RLOO and the batch mean,
+    :math:`w_n = \alpha f_n - \beta S` with :math:`S = \sum_m f_m`, follow from the sums of
+    :math:`f_n t_n`, :math:`f_n` and :math:`t_n` in one pass; any other function of
     the costs takes a first pass that keeps them.
 
     ``antithetic`` (``Normal`` only): the estimate of :func:`gradest.antithetic_score_function`
@@ -200,7 +201,7 @@ def score_function(
     f_values = None
     if affine is not None:
         constants = jnp.zeros((num_samples,), dtype)
-    elif callable(baseline):
+    elif callable(baseline) and not isinstance(baseline, control_variates.ConstantBaseline):
 
         def block_costs(carry: None, z: jax.Array, first: Any) -> tuple[None, jax.Array]:
             plus, minus = _pair_costs(costs, params, params, z, antithetic)

@@ -30,7 +30,7 @@ import numpy as np
 
 from gradest import _validation as v
 from gradest import distributions
-from gradest.types import Baseline, Cost, Distribution, Params
+from gradest.types import Cost, Distribution, Params
 
 
 def _check_f_values(f_values: Any, minimum: int = 1) -> jax.Array:
@@ -42,7 +42,21 @@ def _check_f_values(f_values: Any, minimum: int = 1) -> jax.Array:
     return arr
 
 
-def constant(value: Any) -> Baseline:
+class ConstantBaseline:
+    """``b(f_values) -> (N,)``: the same finite number for every sample; made by :func:`constant`.
+
+    An estimator can tell it from a baseline computed from the costs: a score function that streams
+    its samples subtracts it in one pass, where a function of all N costs needs them first.
+    """
+
+    def __init__(self, value: jax.Array) -> None:
+        self.value = value
+
+    def __call__(self, f_values: jax.Array) -> jax.Array:
+        return jnp.broadcast_to(self.value, jnp.shape(f_values)).astype(jnp.result_type(f_values))
+
+
+def constant(value: Any) -> ConstantBaseline:
     r"""A baseline that is the same number for every sample: it never biases the estimator.
 
     .. math:: b_i = b,\qquad \mathbb E[b\,\nabla_\phi\log p_\phi(x)] = b\,\nabla_\phi\!\int p_\phi = 0.
@@ -54,7 +68,8 @@ def constant(value: Any) -> Baseline:
       value: a finite scalar.
 
     Returns:
-      ``b(f_values) -> (N,)``, the constant broadcast to the costs' shape.
+      ``b(f_values) -> (N,)``, the constant broadcast to the costs' shape (a
+      :class:`ConstantBaseline`).
 
     Raises:
       TypeError: if ``value`` is not numeric. ValueError: if it is not a finite scalar.
@@ -63,11 +78,7 @@ def constant(value: Any) -> Baseline:
     if b.ndim != 0:
         raise ValueError(f"value must be a scalar, got shape {b.shape}")
     v.check_baseline_constant("value", b)
-
-    def baseline(f_values: jax.Array) -> jax.Array:
-        return jnp.broadcast_to(b, jnp.shape(f_values)).astype(jnp.result_type(f_values))
-
-    return baseline
+    return ConstantBaseline(b)
 
 
 def batch_mean(f_values: jax.Array) -> jax.Array:
