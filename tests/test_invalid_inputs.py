@@ -410,6 +410,7 @@ ROWS = [
     # Control variates and baselines.
     Row("constant-nan", lambda: gs.constant(jnp.nan), ValueError, "value must be finite"),
     Row("constant-vector", lambda: gs.constant([1.0, 2.0]), ValueError, "value must be a scalar"),
+    Row("ConstantBaseline-inf", lambda: gs.ConstantBaseline(jnp.inf), ValueError, "value must be finite"),
     Row(
         "rloo-one-value", lambda: gs.rloo(jnp.array([1.0])), ValueError, "f_values must hold num_samples >= 2"
     ),

@@ -43,14 +43,21 @@ def _check_f_values(f_values: Any, minimum: int = 1) -> jax.Array:
 
 
 class ConstantBaseline:
-    """``b(f_values) -> (N,)``: the same finite number for every sample; made by :func:`constant`.
+    """``b(f_values) -> (N,)``: the same finite number ``value`` for every sample (:func:`constant`).
 
     An estimator can tell it from a baseline computed from the costs: a score function that streams
     its samples subtracts it in one pass, where a function of all N costs needs them first.
+
+    Raises:
+      TypeError: if ``value`` is not numeric. ValueError: if it is not a finite scalar.
     """
 
-    def __init__(self, value: jax.Array) -> None:
-        self.value = value
+    def __init__(self, value: Any) -> None:
+        b = v.as_float_array("value", value)
+        if b.ndim != 0:
+            raise ValueError(f"value must be a scalar, got shape {b.shape}")
+        v.check_baseline_constant("value", b)
+        self.value = b
 
     def __call__(self, f_values: jax.Array) -> jax.Array:
         return jnp.broadcast_to(self.value, jnp.shape(f_values)).astype(jnp.result_type(f_values))
@@ -74,11 +81,7 @@ def constant(value: Any) -> ConstantBaseline:
     Raises:
       TypeError: if ``value`` is not numeric. ValueError: if it is not a finite scalar.
     """
-    b = v.as_float_array("value", value)
-    if b.ndim != 0:
-        raise ValueError(f"value must be a scalar, got shape {b.shape}")
-    v.check_baseline_constant("value", b)
-    return ConstantBaseline(b)
+    return ConstantBaseline(value)
 
 
 def batch_mean(f_values: jax.Array) -> jax.Array:
