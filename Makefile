@@ -110,8 +110,7 @@ $(ASSIGN_STAMP): assignments/requirements.txt $(STAMP)
 
 assignments: $(ASSIGN_STAMP)
 	rm -rf dist/assignments
-	printf '%s\n' $(ASSIGNMENTS) | xargs -P 2 -I {} sh -c \
-		'$(BIN)/otter assign --no-pdfs "$$0" "dist/assignments/$$(basename "$$0" .ipynb)"' {}
+	$(BIN)/python assignments/assign_all.py dist/assignments $(ASSIGNMENTS)
 	$(BIN)/python assignments/package_autograder.py dist/assignments
 
 assignments-check: assignments
