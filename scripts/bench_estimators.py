@@ -377,6 +377,21 @@ def _measure_valued_after_draws(cell: Cell) -> tuple[Callable[[jax.Array], Any],
     )
 
 
+def _rebar_after_draws(cell: Cell) -> tuple[Callable[[jax.Array], Any], Callable[[Any], Any]]:
+    """REBAR on its two arrays of uniforms drawn beforehand: the noise z, b and z̃ made from them,
+    the cost at b and the relaxed cost at z and z̃ with their gradients, and the score."""
+    module = sys.modules["gradest.relax"]  # gradest.relax is the function
+    params = {"logits": jnp.full(cell.shape, 0.3, jnp.float32)}
+    shape = (cell.num_samples, *cell.shape)
+    tau, nu = jnp.float32(TEMPERATURE), jnp.float32(1.0)
+    return (
+        lambda key: module.draw_uniforms(key, shape, jnp.float32),
+        lambda uniforms: module.rebar_from_uniforms(
+            bernoulli_cost, gradest.Bernoulli(), params, uniforms, temperature=tau, scale=nu
+        ),
+    )
+
+
 def _rqmc_pathwise(cell: Cell) -> Callable[[jax.Array], Any]:
     """RQMC on the first N unscrambled Sobol points, generated here, outside the timed program."""
     from scipy.stats import qmc
@@ -490,6 +505,7 @@ class Estimator:
     # The estimator's work after its draws: (inputs from a key, drawn outside the timed program;
     # the program of everything else on those inputs), timed as "<name> · after the draws".
     after_draws: Callable[[Cell], tuple[Callable[[jax.Array], Any], Callable[[Any], Any]]] | None = None
+    after_draws_needs: tuple[str, str] | None = None  # (module, function) the split needs
 
 
 # ---- float32 vectorised NumPy, the same math as the Gaussian estimators -------------------------
@@ -585,6 +601,7 @@ ESTIMATORS: list[Estimator] = [
         numpy_measure_valued,
         max_work=10**6,
         after_draws=_measure_valued_after_draws,
+        after_draws_needs=("gradest.measure_valued", "estimate_from_noise"),
     ),
     Estimator("score_function, Bernoulli", "floor: N·D uniforms", _bernoulli(gradest.score_function)),
     Estimator(
@@ -593,7 +610,13 @@ ESTIMATORS: list[Estimator] = [
     Estimator("gumbel_max (sampling only)", "floor: N·D·K Gumbels", _gumbel("max"), max_work=10**6),
     Estimator("gumbel_softmax", "floor: N·D·K Gumbels", _gumbel("softmax"), max_work=10**6),
     Estimator("straight_through", "floor: N·D·K Gumbels", _gumbel("straight"), max_work=10**6),
-    Estimator("rebar", "floor: 2·N·D uniforms", _bernoulli(gradest.rebar, temperature=TEMPERATURE)),
+    Estimator(
+        "rebar",
+        "floor: 2·N·D uniforms",
+        _bernoulli(gradest.rebar, temperature=TEMPERATURE),
+        after_draws=_rebar_after_draws,
+        after_draws_needs=("gradest.relax", "rebar_from_uniforms"),
+    ),
     Estimator(
         "relax, constant c",
         "floor: 2·N·D uniforms",
@@ -681,8 +704,10 @@ def compiled(build: Callable[..., Any], *args: Any) -> tuple[Fn, float]:
 
 def has_after_draws(est: Estimator) -> bool:
     """Whether the library measured can time ``est`` after its draws (an older one may not)."""
-    module = sys.modules.get("gradest.measure_valued")
-    return est.after_draws is not None and hasattr(module, "estimate_from_noise")
+    if est.after_draws is None or est.after_draws_needs is None:
+        return False
+    module, function = est.after_draws_needs
+    return hasattr(sys.modules.get(module), function)
 
 
 def numpy_warm(run: Fn) -> Fn:

@@ -94,13 +94,26 @@ def _uniform(key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
     return _random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
 
 
-def _bernoulli_noise(logits: jax.Array, key: jax.Array, num_samples: int) -> RelaxNoise:
-    shape = (num_samples, *logits.shape)
-    key_u, key_v = jax.random.split(key)
-    u = _uniform(key_u, shape, logits.dtype)
+def draw_uniforms(key: jax.Array, shape: tuple[int, ...], dtype: Any) -> tuple[jax.Array, jax.Array]:
+    """The random numbers of one REBAR/RELAX estimate: two arrays of U(0, 1) numbers (0 excluded).
+
+    Args:
+      key: a ``jax.random`` key.
+      shape: ``(N,)`` + the logits' shape.
+      dtype: the logits' floating dtype.
+
+    Returns:
+      ``(u, w)``, each of ``shape``: ``u`` makes the noise ``z`` and the sample ``b``, ``w`` the
+      conditional re-sample ``z̃`` (:func:`relaxation_noise`). ``make bench`` times the rest of
+      :func:`rebar` on numbers drawn beforehand with this (:func:`rebar_from_uniforms`).
+    """
+    key_u, key_w = jax.random.split(key)
+    return _uniform(key_u, shape, dtype), _uniform(key_w, shape, dtype)
+
+
+def _bernoulli_noise(logits: jax.Array, u: jax.Array, w: jax.Array) -> RelaxNoise:
     z = logits + jnp.log(u) - jnp.log1p(-u)
     b = jax.lax.stop_gradient((z > 0).astype(logits.dtype))
-    w = _uniform(key_v, shape, logits.dtype)
     log_w, log_1mw = jnp.log(w), jnp.log1p(-w)
     log_theta, log_1mtheta = jax.nn.log_sigmoid(logits), jax.nn.log_sigmoid(-logits)
     # u | b is uniform on (1 - θ, 1) for b = 1 and on (0, 1 - θ) for b = 0; z̃ = η + logit(u),
@@ -110,14 +123,12 @@ def _bernoulli_noise(logits: jax.Array, key: jax.Array, num_samples: int) -> Rel
     return RelaxNoise(z, b, jnp.where(b == 1, z_one, z_zero))
 
 
-def _categorical_noise(logits: jax.Array, key: jax.Array, num_samples: int) -> RelaxNoise:
+def _categorical_noise(logits: jax.Array, u: jax.Array, w: jax.Array) -> RelaxNoise:
     log_p = jax.nn.log_softmax(logits, axis=-1)
-    shape = (num_samples, *log_p.shape)
-    key_u, key_v = jax.random.split(key)
-    z = log_p - jnp.log(-jnp.log(_uniform(key_u, shape, log_p.dtype)))
+    z = log_p - jnp.log(-jnp.log(u))
     index = jnp.argmax(z, axis=-1)
     b = jax.lax.stop_gradient(jax.nn.one_hot(index, log_p.shape[-1], dtype=log_p.dtype))
-    exp_noise = -jnp.log(_uniform(key_v, shape, log_p.dtype))
+    exp_noise = -jnp.log(w)
     # The maximum of Gumbels with locations log π is Gumbel(logsumexp log π = 0), independent of
     # the argmax; the other coordinates are Gumbel(log π_k) truncated below that maximum.
     top = -jnp.log(jnp.sum(b * exp_noise, axis=-1, keepdims=True))
@@ -171,14 +182,17 @@ def relaxation_noise(
     _check_dist(dist)
     v.check_key("key", key)
     v.check_positive_int("num_samples", num_samples)
-    return _noise(dist, _check_params(dist, params)["logits"], key, num_samples)
+    logits = _check_params(dist, params)["logits"]
+    return _noise(dist, logits, _draw_for({"logits": logits}, key, num_samples))
 
 
-def _noise(dist: Bernoulli | Categorical, logits: jax.Array, key: jax.Array, num_samples: int) -> RelaxNoise:
-    """:func:`relaxation_noise` for checked logits."""
+def _noise(
+    dist: Bernoulli | Categorical, logits: jax.Array, uniforms: tuple[jax.Array, jax.Array]
+) -> RelaxNoise:
+    """:func:`relaxation_noise` for checked logits, from the numbers of :func:`draw_uniforms`."""
     if isinstance(dist, Bernoulli):
-        return _bernoulli_noise(logits, key, num_samples)
-    return _categorical_noise(logits, key, num_samples)
+        return _bernoulli_noise(logits, *uniforms)
+    return _categorical_noise(logits, *uniforms)
 
 
 def relaxed_input(dist: Bernoulli | Categorical, z: jax.Array, temperature: Any) -> jax.Array:
@@ -215,8 +229,7 @@ def _estimate(
     f: Cost,
     dist: Bernoulli | Categorical,
     params: Params,
-    key: jax.Array,
-    num_samples: int,
+    uniforms: tuple[jax.Array, jax.Array],
     control: Callable[[jax.Array, Params], jax.Array],
     control_name: str,
 ) -> Params:
@@ -226,9 +239,10 @@ def _estimate(
     differentiable in the control variate's own parameters (:func:`estimate_and_variance_grad`).
     """
     batch_control = jax.vmap(control, in_axes=(0, None))
+    num_samples = uniforms[0].shape[0]
 
     def reparameterized_terms(p: Params) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
-        z, b, z_tilde = _sharding.shard_samples(_noise(dist, p["logits"], key, num_samples))
+        z, b, z_tilde = _sharding.shard_samples(_noise(dist, p["logits"], uniforms))
         c_z_tilde = batch_control(z_tilde, p)
         f_b = v.cost_values(f, b, p, num_samples)
         v.check_cost_values(control_name, c_z_tilde, num_samples)
@@ -291,7 +305,7 @@ def relax(
     params = _check_relax_arguments(f, dist, params, key, num_samples)
     v.check_callable("surrogate", surrogate)
     control = lambda z, _: surrogate(z, surrogate_params)
-    return _estimate(f, dist, params, key, num_samples, control, "surrogate")
+    return _estimate(f, dist, params, _draw_for(params, key, num_samples), control, "surrogate")
 
 
 def rebar(
@@ -345,11 +359,36 @@ def rebar(
     if nu.ndim != 0:
         raise ValueError(f"scale must be a scalar, got shape {nu.shape}")
     v.check_finite("scale", nu)
+    uniforms = _draw_for(params, key, num_samples)
+    return rebar_from_uniforms(f, dist, params, uniforms, temperature=tau, scale=nu)
+
+
+def rebar_from_uniforms(
+    f: Cost,
+    dist: Bernoulli | Categorical,
+    params: Params,
+    uniforms: tuple[jax.Array, jax.Array],
+    *,
+    temperature: jax.Array,
+    scale: jax.Array,
+) -> Params:
+    """The :func:`rebar` estimate from the numbers of :func:`draw_uniforms`: all of its work but the draws.
+
+    ``params``, ``temperature`` and ``scale`` are checked already. ``make bench`` times this
+    alone, on numbers drawn beforehand, to show how much of REBAR's time its noise, its three
+    evaluations of ``f`` per sample and their gradients take.
+    """
 
     def control(z: jax.Array, p: Params) -> jax.Array:
-        return nu * f(relaxed_input(dist, z, tau), p)
+        return scale * f(relaxed_input(dist, z, temperature), p)
 
-    return _estimate(f, dist, params, key, num_samples, control, "f")
+    return _estimate(f, dist, params, uniforms, control, "f")
+
+
+def _draw_for(params: Params, key: jax.Array, num_samples: int) -> tuple[jax.Array, jax.Array]:
+    """The numbers of :func:`draw_uniforms` for N samples of checked ``params``."""
+    logits = params["logits"]
+    return draw_uniforms(key, (num_samples, *logits.shape), logits.dtype)
 
 
 def estimate_and_variance_grad(estimator: Callable[[Any], Any], cv_params: Any) -> tuple[Any, Any]:
