@@ -16,11 +16,12 @@ of shape (D,)), the benchmark reports samples per second of
   block as the streamed estimators draw them (``· blocks``). An estimator's floor is the fastest
   of them, and
 * for the Gaussian estimators, a **float32 vectorised NumPy** implementation of the same math,
-* for the measure-valued estimator, whose work grows like D² while its floor grows like D, its
-  **work after the draws** alone (``· after the draws``): the same program on its random numbers
-  drawn beforehand. Its column ``÷ draws+rest`` divides the estimator's rate by that of a program
-  taking exactly the floor's time plus this time; near 1, the draws and the cost's evaluations
-  account for all of the estimator's time,
+* for the measure-valued estimator, whose work grows like D² while its floor grows like D, and
+  for REBAR, which makes three kinds of noise from its uniforms and evaluates the cost three times
+  a sample, the **work after the draws** alone (``· after the draws``): the same program on its
+  random numbers drawn beforehand. Its column ``÷ draws+rest`` divides the estimator's rate by
+  that of a program taking exactly the floor's time plus this time; near 1, the draws and the
+  work after them account for all of the estimator's time,
 
 together with the ratio of each to the floor, the compile time (trace + compile, measured once,
 separately from the runs) and the spread (min / median / max) over repeated runs. Estimators of
