@@ -183,7 +183,7 @@ def relaxation_noise(
     v.check_key("key", key)
     v.check_positive_int("num_samples", num_samples)
     logits = _check_params(dist, params)["logits"]
-    return _noise(dist, logits, _draw_for({"logits": logits}, key, num_samples))
+    return _noise(dist, logits, _draw_for(logits, key, num_samples))
 
 
 def _noise(
@@ -305,7 +305,7 @@ def relax(
     params = _check_relax_arguments(f, dist, params, key, num_samples)
     v.check_callable("surrogate", surrogate)
     control = lambda z, _: surrogate(z, surrogate_params)
-    return _estimate(f, dist, params, _draw_for(params, key, num_samples), control, "surrogate")
+    return _estimate(f, dist, params, _draw_for(params["logits"], key, num_samples), control, "surrogate")
 
 
 def rebar(
@@ -359,7 +359,7 @@ def rebar(
     if nu.ndim != 0:
         raise ValueError(f"scale must be a scalar, got shape {nu.shape}")
     v.check_finite("scale", nu)
-    uniforms = _draw_for(params, key, num_samples)
+    uniforms = _draw_for(params["logits"], key, num_samples)
     return rebar_from_uniforms(f, dist, params, uniforms, temperature=tau, scale=nu)
 
 
@@ -385,9 +385,8 @@ def rebar_from_uniforms(
     return _estimate(f, dist, params, uniforms, control, "f")
 
 
-def _draw_for(params: Params, key: jax.Array, num_samples: int) -> tuple[jax.Array, jax.Array]:
-    """The numbers of :func:`draw_uniforms` for N samples of checked ``params``."""
-    logits = params["logits"]
+def _draw_for(logits: jax.Array, key: jax.Array, num_samples: int) -> tuple[jax.Array, jax.Array]:
+    """The numbers of :func:`draw_uniforms` for N samples of checked ``logits``."""
     return draw_uniforms(key, (num_samples, *logits.shape), logits.dtype)
 
 
