@@ -19,10 +19,12 @@ import numpy as np
 import pytest
 
 import gradest
-from gradest import _random
+from gradest import _random, _streamed
 
 KEY = jax.random.key(2026)
 CHUNK = _random.CHUNK
+#: The loops over chunks and blocks run on the CPU only; elsewhere every draw is jax.random's.
+ON_CPU = jax.default_backend() == "cpu"
 # Below one chunk (jax.random's own hash), one chunk, and several with a partial last chunk.
 SHAPES = [(), (5,), (7, 1), (6, 3), (4, 3, 2), (1000, 10), (CHUNK,), (CHUNK + 1,), (3, CHUNK - 1), (1000, 13)]
 
@@ -60,7 +62,7 @@ def test_numbers_drawn_in_chunks_match_jax_random(shape: tuple[int, ...]) -> Non
         same(drawn(KEY), reference(KEY, shape, jnp.float32))
     # Above one chunk the numbers come out of the loop (a while at the top of the program).
     eqns = jax.make_jaxpr(lambda k: _random.normal(k, shape, numbers_in_chunks=True))(KEY).jaxpr.eqns
-    assert ("while" in {e.primitive.name for e in eqns}) is (math.prod(shape) > CHUNK)
+    assert ("while" in {e.primitive.name for e in eqns}) is (ON_CPU and math.prod(shape) > CHUNK)
 
 
 # (1000, 3) draws 15 000 Gumbels: above one chunk, drawn as numbers in chunks (categorical,
@@ -123,7 +125,7 @@ def functions(fn: Any) -> set[str]:
 def test_draws_above_one_chunk_use_the_unrolled_hash() -> None:
     # The fast path is on: jax.random's rolled hash (its own function, threefry2x32) is gone from
     # draws above one chunk; one chunk or less keeps it, and so does jax.random.
-    assert "threefry2x32" not in functions(lambda k: _random.normal(k, (CHUNK + 1,)))
+    assert ("threefry2x32" not in functions(lambda k: _random.normal(k, (CHUNK + 1,)))) is ON_CPU
     assert "threefry2x32" in functions(lambda k: _random.normal(k, (CHUNK,)))
     assert "threefry2x32" in functions(lambda k: jax.random.normal(k, (CHUNK + 1,)))
 
@@ -191,8 +193,21 @@ def test_block_keys_only_draw() -> None:
 
 
 def test_which_keys_the_unrolled_hash_can_draw() -> None:
-    assert _random.unrolled_applies(KEY, 10**6) and _random.unrolled_applies(jax.random.PRNGKey(1), 10**6)
+    assert _random.unrolled_applies(KEY, 10**6) is ON_CPU
+    assert _random.unrolled_applies(jax.random.PRNGKey(1), 10**6) is ON_CPU
     assert not _random.unrolled_applies(KEY, 2**31)
     assert not _random.unrolled_applies(jax.random.key(1, impl="rbg"), 10**6)
     with jax.threefry_partitionable(False):
         assert not _random.unrolled_applies(KEY, 10**6)
+
+
+def test_other_backends_get_jax_random(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On a GPU, JAX already unrolls the hash, and the loop over chunks made the estimators 5-100
+    # times slower than their draws (book/performance.md, "On a GPU"): every draw is jax.random's.
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    assert not _random.unrolled_applies(KEY, 10**6)
+    assert _random.fast_key(KEY, 10**6) is KEY
+    assert "threefry2x32" in functions(lambda k: _random.normal(k, (CHUNK + 1,), numbers_in_chunks=True))
+    normal = gradest.Normal()
+    params = {"loc": jnp.zeros(10), "scale": jnp.float32(1.0)}
+    assert not _streamed.applies(normal, params, KEY, _streamed.MIN_NUMBERS)

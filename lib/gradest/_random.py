@@ -34,6 +34,11 @@ loop over chunks instead, and writes the numbers.
 Large Gaussian and Bernoulli estimates run in one pass over blocks of samples
 (:mod:`gradest._streamed`): :func:`normal_block` and :func:`uniform_block` draw one block of the
 same numbers, with the sample axis last.
+
+All of this is for the CPU. On any other default backend every draw is ``jax.random``'s own: JAX
+already unrolls the hash on accelerators, and a GPU draws all the numbers at once, where the
+loops over chunks and blocks ran the estimators at 0.003–0.52 times the rate of their draws
+(an H200, ``book/performance.md``, "On a GPU").
 """
 
 from __future__ import annotations
@@ -137,9 +142,11 @@ def fast_key(key: jax.Array, size: int, chunk: int | None = CHUNK) -> jax.Array:
 
 
 def unrolled_applies(key: jax.Array, size: int) -> bool:
-    """Whether the unrolled hash can draw ``size`` numbers of ``key`` as ``jax.random`` would."""
+    """Whether the unrolled hash can draw ``size`` numbers of ``key`` as ``jax.random`` would, and
+    is worth it: on the CPU only (the default backend, which ``jax.jit`` compiles for)."""
     return (
-        size < 2**31
+        jax.default_backend() == "cpu"
+        and size < 2**31
         and str(jax.random.key_impl(key)) == _THREEFRY.name
         and bool(jax.config.jax_threefry_partitionable)  # type: ignore[attr-defined]
         and _sharding.sample_mesh() is None

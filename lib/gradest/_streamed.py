@@ -58,7 +58,7 @@ def applies(dist: Distribution, params: Params, key: jax.Array, num_samples: int
     density; with probabilities the library's score is autodiff's), more than one variable (with
     one, the samples are contiguous already, and holding them was faster), more than
     :data:`MIN_NUMBERS` numbers, and a key whose numbers the unrolled hash can draw block by block
-    (which excludes a mesh that splits the samples over devices).
+    (which excludes a mesh that splits the samples over devices, and any backend but the CPU).
     """
     if type(dist) is not Normal and not (type(dist) is Bernoulli and "logits" in params):
         return False
