@@ -852,6 +852,51 @@ def markdown(records: list[Record]) -> str:
     return "\n".join(lines)
 
 
+def _power_of_ten(n: int) -> str:
+    """``10⁶`` for 1 000 000; a number that is not a power of ten as ``3e+03``."""
+    exponent = round(math.log10(n))
+    if 10**exponent != n:
+        return f"{n:.0e}"
+    return "10" + str(exponent).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def _floor_ratios(runs: list[list[Record]]) -> dict[tuple[str, int, int, str], float]:
+    """Each estimator's median rate ÷ that of its floor measured in the same run, by (name, N, D,
+    layout)."""
+    ratios = {}
+    for records in runs:
+        median = {(r.name, r.num_samples, r.dim, r.layout): r.rates()[1] for r in records}
+        for r in records:
+            if r.kind == "gradest":
+                cell = (r.num_samples, r.dim, r.layout)
+                ratios[(r.name, *cell)] = median[(r.name, *cell)] / floor_rate(median, r.floor, *cell)
+    return ratios
+
+
+def comparison(before: list[list[Record]], after: list[list[Record]]) -> str:
+    """A Markdown table of each estimator's ratio to its floor, ``before → after`` (each a list of
+    runs), one column a cell (the ratio alone where only ``after`` measured the cell)."""
+    old, new = _floor_ratios(before), _floor_ratios(after)
+    cells = sorted({key[1:] for key in new}, key=lambda c: (c[2] == "vector", c[1], c[0]))
+    lines = [
+        "| estimator | "
+        + " | ".join(f"N = {_power_of_ten(n)}, D = {d}, {kind}" for n, d, kind in cells)
+        + " |",
+        "| --- |" + " --- |" * len(cells),
+    ]
+    for name in dict.fromkeys(key[0] for key in new):
+        entries = [
+            ""
+            if (name, *cell) not in new
+            else f"{old[(name, *cell)]:.2f} → **{new[(name, *cell)]:.2f}**"
+            if (name, *cell) in old
+            else f"**{new[(name, *cell)]:.2f}**"
+            for cell in cells
+        ]
+        lines.append(f"| {name} | " + " | ".join(entries) + " |")
+    return "\n".join(lines)
+
+
 def _largest_n(records: list[Record], name: str) -> list[tuple[int, float]]:
     """(D, median samples/s) at the largest N measured for each D, vector parameters; for a floor,
     the faster of its variants."""
@@ -933,6 +978,12 @@ def machine() -> dict[str, Any]:
     }
 
 
+def stored_records(paths: list[Path]) -> list[Record]:
+    """The records of the ``estimators.json`` files of earlier runs, merged."""
+    stored = [r for path in paths for r in json.loads(path.read_text())["records"]]
+    return [Record(**{k: v for k, v in r.items() if k != "samples_per_s"}) for r in stored]
+
+
 def main(argv: list[str] | None = None) -> list[Record]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny N, D in {1, 2}, 2 repeats: a smoke test")
@@ -953,15 +1004,28 @@ def main(argv: list[str] | None = None) -> list[Record]:
     parser.add_argument(
         "--from-json", type=Path, nargs="+", help="redraw the table and figure of earlier runs (merged)"
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        nargs="+",
+        help="with --from-json: also print each ratio to the floor as 'before → after' (runs merged)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.dims, args.repeats, args.max_work = [2_000], [1, 2], 2, 1e4
     if args.from_json:
-        stored = [r for path in args.from_json for r in json.loads(path.read_text())["records"]]
-        records = [Record(**{k: v for k, v in r.items() if k != "samples_per_s"}) for r in stored]
+        records = stored_records(args.from_json)
         print(table(records))
         print(markdown(records))
-        figure(records, args.figure)
+        if args.before:
+            print(
+                comparison(
+                    [stored_records([path]) for path in args.before],
+                    [stored_records([path]) for path in args.from_json],
+                )
+            )
+        if not args.no_figure:
+            figure(records, args.figure)
         return records
     estimators = [e for e in ESTIMATORS if args.only is None or e.name in args.only]
     missing = [e.name for e in estimators if e.requires and not hasattr(gradest, e.requires)]

@@ -115,3 +115,20 @@ def test_the_measure_valued_estimator_is_also_timed_after_its_draws(monkeypatch)
     median = {("floor: measure-valued draws", 1): 4.0, ("measure_valued" + bench.AFTER_DRAWS, 1): 12.0}
     assert bench.draws_and_rest_rate(median, "measure_valued", "floor: measure-valued draws", 1) == 3.0
     assert bench.draws_and_rest_rate(median, "pathwise", "floor: measure-valued draws", 1) is None
+
+
+def test_the_gpu_runs_redraw_as_the_page_shows_them(tmp_path, monkeypatch, capsys):
+    bench = load_script(monkeypatch)
+    runs = SCRIPT.parent.parent / "book" / "data" / "bench-h200"
+    figure = tmp_path / "figure.png"
+    args = ["--from-json", str(runs / "after.json"), str(runs / "after_rest.json")]
+    args += ["--before", str(runs / "before.json"), str(runs / "before_rest.json")]
+    bench.main([*args, "--no-figure", "--figure", str(figure)])
+    assert not figure.exists()
+    printed = capsys.readouterr().out
+    comparison = printed[printed.index("| estimator | N = ") :].strip()
+    assert comparison in (SCRIPT.parent.parent / "book" / "performance.md").read_text()
+    # Each ratio divides by the floor of its own run: the floors of the second run would move
+    # the first row's cells.
+    assert "| score_function | 0.09 → **1.02** |" in comparison
+    assert {json.loads(p.read_text())["machine"]["backend"] for p in runs.glob("*.json")} == {"gpu"}
