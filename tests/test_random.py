@@ -211,3 +211,17 @@ def test_other_backends_get_jax_random(monkeypatch: pytest.MonkeyPatch) -> None:
     normal = gradest.Normal()
     params = {"loc": jnp.zeros(10), "scale": jnp.float32(1.0)}
     assert not _streamed.applies(normal, params, KEY, _streamed.MIN_NUMBERS)
+
+
+def test_other_backends_count_the_held_samples_in_the_memory_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 4·10⁸ numbers: streamed on the CPU, held (about 12 GiB of temporaries) and refused elsewhere.
+    params = {"loc": jnp.zeros(100), "scale": jnp.float32(1.0)}
+
+    def estimate(key: jax.Array) -> Any:
+        return gradest.score_function(lambda x, _: jnp.sum(x**2), gradest.Normal(), params, key, 4_000_000)
+
+    if ON_CPU:
+        assert jax.eval_shape(estimate, KEY)["loc"].shape == (100,)
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    with pytest.raises(ValueError, match=r"num_samples=4000000 needs about 11\.9 GiB.*batch_size="):
+        jax.eval_shape(lambda key: estimate(key), KEY)  # a new function: traced again
