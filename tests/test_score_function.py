@@ -117,6 +117,13 @@ def black_box_cost(x, _):
     return jnp.sum(jax.pure_callback(_numpy_black_box, out, x, vmap_method="expand_dims"))
 
 
+# jax.pure_callback runs on a CPU device: JAX_PLATFORMS=cuda alone (the tests on a GPU) has none.
+_PLATFORMS = jax.config.jax_platforms
+
+
+@pytest.mark.skipif(
+    bool(_PLATFORMS) and "cpu" not in _PLATFORMS.split(","), reason="jax.pure_callback needs the CPU platform"
+)
 def test_pure_callback_black_box_cost_is_unbiased_and_jits():
     dist, params = Normal(), {"loc": jnp.array(0.3), "scale": jnp.array(0.6)}
     # Exact expectation by quadrature on a fine grid (the cost is a square wave of period 1).
