@@ -969,6 +969,7 @@ def machine() -> dict[str, Any]:
         "numpy": np.__version__,
         "gradest": gradest.__file__,
         "backend": jax.devices()[0].platform,
+        "device_kind": jax.devices()[0].device_kind,
         "devices": jax.device_count(),
         "cpu_count": os.cpu_count(),
         "processor": platform.processor() or platform.machine(),
@@ -1034,7 +1035,9 @@ def main(argv: list[str] | None = None) -> list[Record]:
     estimators = [e for e in estimators if e.name not in missing]
     info = machine() | {"repeats": args.repeats, "burst": args.burst}
     print(
-        f"jax {info['jax']} on {info['backend']} ({info['cpu_count']} CPUs), {info['date_utc']} UTC, "
+        f"jax {info['jax']} on {info['backend']} "
+        + (f"({info['device_kind']}) " if info["backend"] != "cpu" else "")
+        + f"({info['cpu_count']} CPUs), {info['date_utc']} UTC, "
         f"load average {tuple(round(x, 2) for x in info['load_average_before'])}, "
         f"XLA_FLAGS={info['xla_flags']!r}; floors hashed with {info['floor_hash']}; "
         f"{args.repeats} round-robin repeats of {args.burst} back-to-back calls"
