@@ -338,6 +338,24 @@ def test_vimco_without_its_score_term_fails():
     assert not report.passed and report.max_abs_z > 8
 
 
+def test_vimco_with_parameters_of_shape_one_is_the_scalar_estimate():
+    """Parameters of shape (1,) (which the library keeps apart from the bound's reductions, for
+    speed) draw the same samples as scalar ones and give the same estimate, jitted and vmapped."""
+
+    def cost(h, _params):
+        return -jnp.sum((h - 0.45) ** 2)
+
+    def estimates(logits):
+        def one(key):
+            return gradest.vimco(cost, BERNOULLI, {"logits": logits}, key, 8)["logits"]
+
+        return jax.jit(jax.vmap(one))(jax.random.split(KEY, 64))
+
+    scalar, vector = estimates(jnp.float32(0.3)), estimates(jnp.full((1,), 0.3, jnp.float32))
+    assert vector.shape == (64, 1) and float(jnp.std(scalar)) > 0.01
+    np.testing.assert_allclose(vector[:, 0], scalar, rtol=1e-6, atol=1e-7)
+
+
 def test_vimco_surrogate_value_is_the_bound_and_signals_match_the_definition():
     log_w = jnp.array([-1.0, 0.5, -2.0])
     value = gradest.vimco_surrogate(log_w, jnp.zeros(3))
