@@ -5,6 +5,7 @@ computed by enumeration or quadrature, at 4 standard errors, and a deliberately 
 each estimator fails the same check.
 """
 
+import importlib
 import itertools
 
 import jax
@@ -14,6 +15,8 @@ import pytest
 
 import gradest
 from gradest.arm import _antithetic_estimate
+
+unordered_set_module = importlib.import_module("gradest.unordered_set")
 
 REPEATS = 5_000
 BERNOULLI = gradest.Bernoulli()
@@ -161,6 +164,25 @@ def test_unordered_set_of_every_possible_category_is_the_exact_gradient():
         jax.random.key(0)
     )
     np.testing.assert_allclose(estimate["logits"], TABLE.exact_grad()["logits"], atol=1e-5)
+
+
+@pytest.mark.parametrize("k", [2, 4, 6])
+def test_set_probabilities_sum_to_one_over_every_set_with_and_without_a_category(k):
+    # Every set of k of k + 2 categories; then every set of k - 1 of the categories left once
+    # category 0 (its probability mass removed) is out of the draw.
+    log_p = jax.nn.log_softmax(jnp.linspace(-1.0, 1.5, k + 2))
+    every_set = np.array(list(itertools.combinations(range(k + 2), k)))
+    without_0 = np.array(list(itertools.combinations(range(1, k + 2), k - 1)))
+
+    @jax.jit
+    def totals(log_p):
+        with_all = unordered_set_module._log_set_prob(log_p, every_set, jnp.zeros(len(every_set)))
+        rest = unordered_set_module._log_set_prob(
+            log_p, without_0, jnp.full(len(without_0), jnp.exp(log_p[0]))
+        )
+        return jnp.sum(jnp.exp(with_all)), jnp.sum(jnp.exp(rest))
+
+    np.testing.assert_allclose(totals(log_p), [1.0, 1.0], rtol=1e-5)
 
 
 def test_unordered_set_weights_sum_over_sets_reproduces_the_exact_gradient():
