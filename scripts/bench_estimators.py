@@ -852,6 +852,83 @@ def markdown(records: list[Record]) -> str:
     return "\n".join(lines)
 
 
+#: The goals of the benchmark, checked at the end of a run: (estimators, least ratio to the floor).
+#: The issue that set them asks for N = 10⁵–10⁶; smaller and larger N are reported, not judged.
+GOALS = (
+    (
+        (
+            "score_function",
+            "score_function + rloo",
+            "score_function + constant baseline",
+            "pathwise",
+            "measure_valued",
+        ),
+        0.5,
+    ),
+    (
+        ("gumbel_max (sampling only)", "gumbel_softmax", "straight_through", "rebar", "relax, constant c"),
+        0.25,
+    ),
+)
+GOAL_SIZES = (10**5, 10**6)
+
+
+def goals(records: list[Record]) -> str:
+    """Each goal's cells measured in ``records``, met or not, with the cells short of it (their
+    ratio and, where the work after the draws was timed, that work's own ratio to the floor) and
+    the cells of the run that an estimator skipped (its cap on N·D). Also each estimator's ratio
+    to float32 NumPy where measured."""
+    median = {(r.name, r.num_samples, r.dim, r.layout): r.rates()[1] for r in records}
+    lines = ["", "goals (N = 10⁵–10⁶):"]
+    for names, least in GOALS:
+        judged = [
+            r
+            for r in records
+            if r.kind == "gradest" and r.name in names and GOAL_SIZES[0] <= r.num_samples <= GOAL_SIZES[1]
+        ]
+        if not judged:
+            continue
+        short = []
+        for r in judged:
+            cell = (r.num_samples, r.dim, r.layout)
+            ratio = median[(r.name, *cell)] / floor_rate(median, r.floor, *cell)
+            if ratio < least:
+                after = median.get((r.name + AFTER_DRAWS, *cell))
+                why = (
+                    f"; its work after the draws alone runs at "
+                    f"{after / floor_rate(median, r.floor, *cell):.2f}× the floor"
+                    if after
+                    else ""
+                )
+                short.append(
+                    f"    {r.name}, N = {r.num_samples:.0e}, D = {r.dim} {r.layout}: {ratio:.2f}×{why}"
+                )
+        lines.append(f"  ≥ {least:.2f}× the floor: met in {len(judged) - len(short)} of {len(judged)} cells")
+        lines += short
+        cells = dict.fromkeys((r.num_samples, r.dim, r.layout) for r in judged)
+        for name in dict.fromkeys(r.name for r in judged):
+            skipped = [cell for cell in cells if (name, *cell) not in median]
+            lines += [f"    {name}, N = {n:.0e}, D = {d} {layout}: not measured" for n, d, layout in skipped]
+    numpy = [
+        (r, median[(r.name, r.num_samples, r.dim, r.layout)] / median[key])
+        for r in records
+        if r.kind == "gradest"
+        and (key := (f"{r.name} (NumPy f32)", r.num_samples, r.dim, r.layout)) in median
+        and GOAL_SIZES[0] <= r.num_samples <= GOAL_SIZES[1]
+    ]
+    if numpy:
+        slower = [
+            f"    {r.name}, N = {r.num_samples:.0e}, D = {r.dim} {r.layout}: {x:.2f}×"
+            for r, x in numpy
+            if x < 1
+        ]
+        lines.append(f"  ≥ 1× float32 NumPy: met in {len(numpy) - len(slower)} of {len(numpy)} cells")
+        lines += slower
+    if len(lines) == 2:
+        lines.append("  no estimator of the goals measured at these N in this run")
+    return "\n".join(lines)
+
+
 def _power_of_ten(n: int) -> str:
     """``10⁶`` for 1 000 000; a number that is not a power of ten as ``3e+03``."""
     exponent = round(math.log10(n))
@@ -1018,6 +1095,7 @@ def main(argv: list[str] | None = None) -> list[Record]:
         records = stored_records(args.from_json)
         print(table(records))
         print(markdown(records))
+        print(goals(records))
         if args.before:
             print(
                 comparison(
@@ -1071,6 +1149,7 @@ def main(argv: list[str] | None = None) -> list[Record]:
     (args.out / "estimators.md").write_text(markdown(records) + "\n")
     if not args.no_figure:
         figure(records, args.figure)
+    print(goals(records))
     print(
         f"\nload average after: {tuple(round(x, 2) for x in info['load_average_after'])}; "
         f"wrote {args.out / 'estimators.json'} and estimators.txt"

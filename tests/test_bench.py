@@ -132,3 +132,35 @@ def test_the_gpu_runs_redraw_as_the_page_shows_them(tmp_path, monkeypatch, capsy
     # the first row's cells.
     assert "| score_function | 0.09 → **1.02** |" in comparison
     assert {json.loads(p.read_text())["machine"]["backend"] for p in runs.glob("*.json")} == {"gpu"}
+
+
+def test_the_goals_are_judged_in_their_range_and_say_what_holds_a_short_cell_back(monkeypatch):
+    bench = load_script(monkeypatch)
+
+    def record(name, kind, floor, n, dim, seconds):
+        return bench.Record(name, kind, floor, n, dim, "vector", 0.1, [seconds])
+
+    normals, mv_draws = "floor: N·D normals", "floor: measure-valued draws"
+    records = [
+        record(normals, "floor", normals, 10**5, 10, 1.0),
+        record("pathwise", "gradest", normals, 10**5, 10, 1.5),  # 0.67× the floor: met
+        record("pathwise (NumPy f32)", "numpy", normals, 10**5, 10, 2.0),  # NumPy slower: met
+        record(mv_draws, "floor", mv_draws, 10**5, 100, 1.0),
+        record("measure_valued", "gradest", mv_draws, 10**5, 100, 10.0),  # 0.10×: short
+        record("measure_valued" + bench.AFTER_DRAWS, "part", mv_draws, 10**5, 100, 9.0),
+        record("measure_valued (NumPy f32)", "numpy", mv_draws, 10**5, 100, 5.0),  # NumPy faster
+        record(normals, "floor", normals, 10**4, 1, 1.0),
+        record("pathwise", "gradest", normals, 10**4, 1, 4.0),  # 0.25×, but N below the range
+    ]
+    report = bench.goals(records)
+    assert "≥ 0.50× the floor: met in 1 of 2 cells" in report
+    assert (
+        "measure_valued, N = 1e+05, D = 100 vector: 0.10×; its work after the draws alone runs at 0.11×"
+        in report
+    )
+    assert "≥ 1× float32 NumPy: met in 1 of 2 cells" in report
+    assert "measure_valued, N = 1e+05, D = 100 vector: 0.50×" in report
+    assert "1e+04" not in report and "0.25× the floor" not in report
+    assert "no estimator of the goals measured" in bench.goals(records[-2:])
+    # A cell of the run that an estimator skipped (its cap on N·D) is named, not passed over.
+    assert "measure_valued, N = 1e+05, D = 10 vector: not measured" in report
