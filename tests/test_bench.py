@@ -164,3 +164,14 @@ def test_the_goals_are_judged_in_their_range_and_say_what_holds_a_short_cell_bac
     assert "no estimator of the goals measured" in bench.goals(records[-2:])
     # A cell of the run that an estimator skipped (its cap on N·D) is named, not passed over.
     assert "measure_valued, N = 1e+05, D = 10 vector: not measured" in report
+
+
+def test_the_page_shows_the_goals_as_the_stored_cpu_run_prints_them(monkeypatch, capsys):
+    bench = load_script(monkeypatch)
+    run = SCRIPT.parent.parent / "book" / "data" / "bench-cpu" / "goals.json"
+    bench.main(["--from-json", str(run), "--no-figure"])
+    printed = capsys.readouterr().out
+    report = printed[printed.index("goals (N = ") :].strip()
+    assert report in (SCRIPT.parent.parent / "book" / "performance.md").read_text()
+    assert "≥ 0.50× the floor: met in 33 of 33 cells" in report
+    assert json.loads(run.read_text())["machine"]["backend"] == "cpu"
