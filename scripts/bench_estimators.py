@@ -36,10 +36,11 @@ leaves for the next hit them alike; in each round a program runs ``--burst`` tim
 back to back and the median counts, its speed when called in a loop (run once after the other
 programs, a program of many small XLA kernels waits on cold caches and sleeping threads far more
 than a floor of one kernel does). A sample is one draw of the D-dimensional
-variable; rates are samples of the variable per second.
+variable; rates are samples of the variable per second. A run ends with the goals checked in
+its own measurements (:func:`goals`): every cell of N = 10⁵–10⁶ short of a goal is named.
 
 Results are written to ``_build/bench/estimators.json`` (one record per implementation and cell)
-and ``_build/bench/estimators.txt`` (the table), and the figure of samples/s against D to
+and ``_build/bench/estimators.txt`` (the table and the goals), and the figure of samples/s against D to
 ``book/images/bench_samples_per_second.png`` (``--figure`` to change, ``--no-figure`` to skip).
 The script uses only the public API of ``gradest``, so ``PYTHONPATH=<other checkout>/lib`` runs it
 against another version of the library (a before/after comparison on one machine).
