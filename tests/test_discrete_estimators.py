@@ -361,8 +361,8 @@ def test_vimco_without_its_score_term_fails():
 
 
 def test_vimco_with_parameters_of_shape_one_is_the_scalar_estimate():
-    """Parameters of shape (1,) (which the library keeps apart from the bound's reductions, for
-    speed) draw the same samples as scalar ones and give the same estimate, jitted and vmapped."""
+    """Parameters of shape (1,) (for which the library writes the bound's inputs to memory once,
+    for speed) draw the same samples as scalar ones and give the same estimate, jitted and vmapped."""
 
     def cost(h, _params):
         return -jnp.sum((h - 0.45) ** 2)
